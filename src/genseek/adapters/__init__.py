@@ -1,0 +1,1 @@
+"""Storage adapters: how genseek talks to a Qdrant backend."""

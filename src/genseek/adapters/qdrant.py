@@ -1,0 +1,284 @@
+"""The qdrant-client adapter: local mode (``":memory:"`` / ``path=``), server and cluster.
+
+The same code drives every deployment: local mode is qdrant-client's in-process engine behind the
+same API, and servers are gated by the version ``client.info()`` reports (DESIGN.md §4).
+
+Request shapes (one round trip per search):
+
+* engine fusion, no provenance — one ``query_points`` with a ``Prefetch`` per seed;
+* engine fusion with provenance — one ``query_batch_points``: the fused request followed by one
+  plain request per seed (ids and scores only, to say which seeds found each point);
+* client-side fusion — one ``query_batch_points`` of per-seed requests.
+
+The caller's filter (already AND-ed with the tenant condition) goes into every prefetch, every
+per-seed request and the top-level request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from qdrant_client import AsyncQdrantClient, QdrantClient
+from qdrant_client.http import models
+
+from ..errors import CollectionError
+from ..fusers.base import EngineFusion
+from .base import Adapter, AsyncAdapter, Capabilities, SeedSearch, SeedSearchResponse, VectorSpace
+
+_DISTANCES = {
+    models.Distance.COSINE: "cosine",
+    models.Distance.DOT: "dot",
+    models.Distance.EUCLID: "euclid",
+    models.Distance.MANHATTAN: "manhattan",
+}
+
+
+# -- request building, shared by the sync and async adapters ------------------------------------
+def engine_query(fusion: EngineFusion, n_seeds: int) -> models.Query:
+    """Translate an adapter-neutral :class:`EngineFusion` into a qdrant-client query."""
+    if fusion.method == "rrf":
+        if fusion.weights is None and fusion.rrf_k in (None, 2):
+            return models.FusionQuery(fusion=models.Fusion.RRF)
+        weights = list(fusion.weights) if fusion.weights is not None else None
+        return models.RrfQuery(rrf=models.Rrf(k=fusion.rrf_k, weights=weights))
+    if fusion.method == "dbsf":
+        return models.FusionQuery(fusion=models.Fusion.DBSF)
+    if fusion.method == "mmr":
+        return models.NearestQuery(
+            nearest=_floats(fusion.vector),
+            mmr=models.Mmr(diversity=fusion.mmr_diversity, candidates_limit=fusion.mmr_candidates),
+        )
+    if fusion.method == "max":
+        variables = [f"$score[{i}]" for i in range(n_seeds)]
+        return models.FormulaQuery(
+            formula=models.MaxExpression(max=variables),
+            defaults={name: fusion.floor for name in variables},
+        )
+    if fusion.method == "centroid":
+        return models.NearestQuery(nearest=_floats(fusion.vector))
+    raise ValueError(f"unknown engine fusion method {fusion.method!r}")
+
+
+def build_requests(search: SeedSearch) -> tuple[models.QueryRequest | None, list[models.QueryRequest]]:
+    """The fused request (or ``None``) and the per-seed requests (empty unless ``search.per_seed``)."""
+    fused = None
+    if search.engine is not None:
+        prefetch = None
+        using = None
+        if search.engine.uses_prefetch:
+            prefetch = [
+                models.Prefetch(query=_floats(seed), using=search.vector_name, filter=search.filter, limit=search.candidates)
+                for seed in search.seeds
+            ]
+        if search.engine.method in ("mmr", "centroid"):
+            using = search.vector_name
+        fused = models.QueryRequest(
+            prefetch=prefetch,
+            query=engine_query(search.engine, len(search.seeds)),
+            using=using,
+            filter=search.filter,
+            limit=search.limit,
+            offset=search.offset or None,
+            score_threshold=search.score_threshold,
+            with_payload=search.with_payload,
+            with_vector=search.with_vectors,
+            shard_key=search.shard_key_selector,
+        )
+    per_seed: list[models.QueryRequest] = []
+    if search.per_seed:
+        with_payload = search.with_payload if search.per_seed_payload else False
+        with_vector: Any = search.with_vectors if search.per_seed_payload else False
+        if search.per_seed_vectors:
+            with_vector = True
+        per_seed = [
+            models.QueryRequest(
+                query=_floats(seed),
+                using=search.vector_name,
+                filter=search.filter,
+                limit=search.candidates,
+                with_payload=with_payload,
+                with_vector=with_vector,
+                shard_key=search.shard_key_selector,
+            )
+            for seed in search.seeds
+        ]
+    return fused, per_seed
+
+
+def split_responses(
+    search: SeedSearch, fused: models.QueryRequest | None, responses: list[models.QueryResponse]
+) -> SeedSearchResponse:
+    if fused is None:
+        return SeedSearchResponse(fused=None, per_seed=[r.points for r in responses])
+    return SeedSearchResponse(
+        fused=responses[0].points, per_seed=[r.points for r in responses[1:]] if search.per_seed else None
+    )
+
+
+def vector_space_of(info: models.CollectionInfo, collection: str, vector_name: str | None) -> VectorSpace:
+    """Resolve ``vector_name`` in a collection's config (``None``: the only dense vector)."""
+    vectors = info.config.params.vectors
+    if isinstance(vectors, models.VectorParams):
+        if vector_name not in (None, ""):
+            raise CollectionError(
+                f"collection {collection!r} has a single unnamed vector, not {vector_name!r}; pass vector_name=None"
+            )
+        return VectorSpace(None, int(vectors.size), _DISTANCES[vectors.distance])
+    named = dict(vectors or {})
+    if vector_name is None:
+        if len(named) != 1:
+            raise CollectionError(
+                f"collection {collection!r} has named vectors {sorted(named)}; pass vector_name= to choose one"
+            )
+        vector_name = next(iter(named))
+    if vector_name not in named:
+        raise CollectionError(
+            f"collection {collection!r} has no vector named {vector_name!r}; it has {sorted(named) or 'no dense vectors'}"
+        )
+    params = named[vector_name]
+    if params.multivector_config is not None:
+        raise CollectionError(f"vector {vector_name!r} of {collection!r} is a multivector; genseek needs a dense vector")
+    return VectorSpace(vector_name, int(params.size), _DISTANCES[params.distance])
+
+
+def ids_filter(ids: list[Any], scope: models.Filter | None) -> models.Filter:
+    conditions: list[Any] = [models.HasIdCondition(has_id=list(ids))]
+    if scope is not None:
+        conditions.append(scope)
+    return models.Filter(must=conditions)
+
+
+def vectors_by_id(records: list[models.Record], vector_name: str | None) -> dict[Any, np.ndarray]:
+    out = {}
+    for record in records:
+        vector = record.vector
+        if isinstance(vector, dict):
+            vector = vector.get(vector_name or "")
+        if vector is not None:
+            out[record.id] = np.asarray(vector, dtype=np.float32)
+    return out
+
+
+def _floats(vector: np.ndarray | None) -> list[float]:
+    return np.asarray(vector, dtype=np.float32).tolist()
+
+
+def _missing(collection: str) -> CollectionError:
+    return CollectionError(f"collection {collection!r} does not exist; create it first (see `genseek migrate`)")
+
+
+# -- adapters -----------------------------------------------------------------------------------
+class QdrantAdapter(Adapter):
+    """Drives a synchronous :class:`qdrant_client.QdrantClient` (local mode, server or cluster)."""
+
+    id = "qdrant"
+    description = "qdrant-client: local mode, server or cluster (fusion in the engine when supported)"
+
+    def __init__(self, client: QdrantClient) -> None:
+        super().__init__(client)
+        self._caps: Capabilities | None = None
+
+    @classmethod
+    def accepts(cls, client: Any) -> bool:
+        return isinstance(client, QdrantClient)
+
+    def capabilities(self) -> Capabilities:
+        if self._caps is None:
+            try:
+                version = self.client.info().version
+            except Exception:  # noqa: BLE001 - a server that hides its version gets client-side fusion
+                version = None
+            self._caps = Capabilities.from_version(version)
+        return self._caps
+
+    def vector_space(self, collection: str, vector_name: str | None) -> VectorSpace:
+        if not self.client.collection_exists(collection):
+            raise _missing(collection)
+        return vector_space_of(self.client.get_collection(collection), collection, vector_name)
+
+    def run(self, search: SeedSearch) -> SeedSearchResponse:
+        fused, per_seed = build_requests(search)
+        if fused is not None and not per_seed:
+            response = self.client.query_points(
+                search.collection,
+                query=fused.query,
+                prefetch=fused.prefetch,
+                using=fused.using,
+                query_filter=fused.filter,
+                limit=fused.limit,
+                offset=fused.offset,
+                score_threshold=fused.score_threshold,
+                with_payload=fused.with_payload,
+                with_vectors=fused.with_vector,
+                shard_key_selector=search.shard_key_selector,
+                consistency=search.consistency,
+                timeout=search.timeout,
+            )
+            return SeedSearchResponse(fused=response.points)
+        requests = ([fused] if fused is not None else []) + per_seed
+        responses = self.client.query_batch_points(
+            search.collection, requests=requests, consistency=search.consistency, timeout=search.timeout
+        )
+        return split_responses(search, fused, responses)
+
+    def fetch_vectors(
+        self, collection: str, vector_name: str | None, ids: list[Any], filter: models.Filter | None
+    ) -> dict[Any, np.ndarray]:
+        records, _ = self.client.scroll(
+            collection,
+            scroll_filter=ids_filter(ids, filter),
+            limit=len(ids),
+            with_payload=False,
+            with_vectors=[vector_name] if vector_name else True,
+        )
+        return vectors_by_id(records, vector_name)
+
+
+class AsyncQdrantAdapter(AsyncAdapter):
+    """Drives an :class:`qdrant_client.AsyncQdrantClient`; same requests as :class:`QdrantAdapter`."""
+
+    id = "qdrant-async"
+    description = "qdrant-client AsyncQdrantClient (same requests as 'qdrant')"
+
+    def __init__(self, client: AsyncQdrantClient) -> None:
+        super().__init__(client)
+        self._caps: Capabilities | None = None
+
+    @classmethod
+    def accepts(cls, client: Any) -> bool:
+        return isinstance(client, AsyncQdrantClient)
+
+    async def capabilities(self) -> Capabilities:
+        if self._caps is None:
+            try:
+                version = (await self.client.info()).version
+            except Exception:  # noqa: BLE001
+                version = None
+            self._caps = Capabilities.from_version(version)
+        return self._caps
+
+    async def vector_space(self, collection: str, vector_name: str | None) -> VectorSpace:
+        if not await self.client.collection_exists(collection):
+            raise _missing(collection)
+        return vector_space_of(await self.client.get_collection(collection), collection, vector_name)
+
+    async def run(self, search: SeedSearch) -> SeedSearchResponse:
+        fused, per_seed = build_requests(search)
+        requests = ([fused] if fused is not None else []) + per_seed
+        responses = await self.client.query_batch_points(
+            search.collection, requests=requests, consistency=search.consistency, timeout=search.timeout
+        )
+        return split_responses(search, fused, responses)
+
+    async def fetch_vectors(
+        self, collection: str, vector_name: str | None, ids: list[Any], filter: models.Filter | None
+    ) -> dict[Any, np.ndarray]:
+        records, _ = await self.client.scroll(
+            collection,
+            scroll_filter=ids_filter(ids, filter),
+            limit=len(ids),
+            with_payload=False,
+            with_vectors=[vector_name] if vector_name else True,
+        )
+        return vectors_by_id(records, vector_name)

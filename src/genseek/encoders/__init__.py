@@ -1,0 +1,1 @@
+"""Encoders: text, images, audio (or raw vectors) into embedding vectors."""

@@ -1,0 +1,1 @@
+"""Fusers: combine per-seed ranked lists into one ranking."""

@@ -1,0 +1,1 @@
+"""Collection migrations (see the tenant-configuration and migrations issue)."""

@@ -1,0 +1,1 @@
+"""Samplers: one query embedding into several seed vectors."""

@@ -1,0 +1,530 @@
+"""``GenerativeSearch``: the public entry point.
+
+One search = encode the query → sample seed vectors → one Qdrant round trip with a prefetch per
+seed (caller filter AND tenant condition everywhere) → fuse (in the engine when the backend can,
+otherwise on the client, same ranking either way) → points tagged with the seeds that found them.
+
+Validation, tenant scoping and the fusion decision live in :class:`SearchPlanner`, shared by the
+synchronous :class:`GenerativeSearch` and :class:`AsyncGenerativeSearch`, so both behave the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+from qdrant_client.http import models
+
+from .adapters.base import Capabilities, SeedSearch, SeedSearchResponse, VectorSpace
+from .encoders.base import Encoder
+from .errors import ConfigError, DimensionMismatchError, InvalidRequestError
+from .fusers.base import EngineFusion, FusionContext, Fuser
+from .plugin.registry import Registry, get_registry
+from .result import SearchResult, attach_provenance
+from .samplers.base import Sampler, SeedSet
+from .tenancy import TenantGuard, check_filter, check_tenant, scoped_filter
+from .vectors import as_vector
+
+FusionMode = Literal["auto", "engine", "client"]
+
+#: Default upper bound on ``n_seeds`` per request.
+DEFAULT_MAX_SEEDS = 64
+#: Default per-seed list depth: ``max(MIN_CANDIDATES, CANDIDATE_FACTOR * (limit + offset))``.
+MIN_CANDIDATES = 20
+CANDIDATE_FACTOR = 2
+
+
+@dataclass
+class PreparedSearch:
+    """A validated search, ready for an adapter, plus what is needed to finish it."""
+
+    request: SeedSearch
+    seeds: SeedSet
+    fuser: Fuser
+    context: FusionContext
+    guard: TenantGuard
+    strip_tenant_field: bool
+    offset: int
+    single: bool
+    timings: dict[str, float]
+
+
+def _resolve(registry: Registry, kind: str, value: Any, options: Mapping[str, Any] | None) -> Any:
+    if isinstance(value, str):
+        return registry.create(kind, value, **dict(options or {}))
+    if options:
+        raise ConfigError(f"{kind}_options only apply when {kind} is given by id, not as an instance")
+    return value
+
+
+class SearchPlanner:
+    """Validates requests and turns them into :class:`SeedSearch` plans (no I/O).
+
+    Shared by the sync and async searchers; holds the resolved encoder, sampler and fuser.
+    """
+
+    def __init__(
+        self,
+        collection: str,
+        *,
+        encoder: Encoder | str | None,
+        sampler: Sampler | str,
+        fuser: Fuser | str,
+        vector_name: str | None,
+        tenant_field: str | None,
+        max_seeds: int,
+        fusion: FusionMode,
+        provenance: bool,
+        registry: Registry | None,
+        encoder_options: Mapping[str, Any] | None,
+        sampler_options: Mapping[str, Any] | None,
+        fuser_options: Mapping[str, Any] | None,
+    ) -> None:
+        if not isinstance(collection, str) or not collection:
+            raise ConfigError("collection must be a non-empty collection name")
+        if fusion not in ("auto", "engine", "client"):
+            raise ConfigError(f"fusion must be 'auto', 'engine' or 'client', got {fusion!r}")
+        if not isinstance(max_seeds, int) or max_seeds < 1:
+            raise ConfigError(f"max_seeds must be a positive integer, got {max_seeds!r}")
+        if tenant_field is not None and (not isinstance(tenant_field, str) or not tenant_field):
+            raise ConfigError(f"tenant_field must be a payload key, got {tenant_field!r}")
+        registry = registry or get_registry()
+        self.registry = registry
+        self.collection = collection
+        self.encoder: Encoder | None = None if encoder is None else _resolve(registry, "encoder", encoder, encoder_options)
+        self.sampler: Sampler = _resolve(registry, "sampler", sampler, sampler_options)
+        self.fuser: Fuser = _resolve(registry, "fuser", fuser, fuser_options)
+        self.vector_name = vector_name
+        self.tenant_field = tenant_field
+        self.max_seeds = max_seeds
+        self.fusion = fusion
+        self.provenance = provenance
+        self.space: VectorSpace | None = None
+        if fusion == "client" and not self.fuser.client_side:
+            raise ConfigError(f"fuser {self.fuser.id!r} only runs in the engine; use fusion='auto' or 'engine'")
+
+    def bind_space(self, space: VectorSpace) -> None:
+        """Record the collection's vector space and check the sampler/encoder fit it."""
+        target_dim = self.sampler.info.target_dim
+        if target_dim is not None and target_dim != space.dim:
+            raise DimensionMismatchError(
+                f"sampler {self.sampler.id!r} produces {target_dim}-d seeds but vector "
+                f"{space.name or '(default)'!r} of collection {self.collection!r} is {space.dim}-d; "
+                "use weights trained for this collection's embedding space"
+            )
+        self.space = space
+
+    # -- request validation ---------------------------------------------------------------------
+    def encode_query(self, query: Any, vector: Any) -> np.ndarray:
+        if (query is None) == (vector is None):
+            raise InvalidRequestError("pass exactly one of query= (text, image, audio) or vector= (an embedding)")
+        if vector is not None:
+            array = np.asarray(vector, dtype=np.float32) if not isinstance(vector, np.ndarray) else vector
+            if array.ndim == 2 and array.shape[0] > 1:  # a token sequence for sequence-conditioned samplers
+                from .vectors import as_matrix
+
+                return as_matrix(array, name="vector")
+            return as_vector(vector, name="vector")
+        if self.encoder is None:
+            raise InvalidRequestError("this search has no encoder; pass vector= or create it with encoder=<id>")
+        return self.encoder.encode(query)
+
+    def prepare(
+        self,
+        query_vector: np.ndarray,
+        *,
+        n_seeds: int,
+        limit: int,
+        offset: int,
+        filter: Any,
+        tenant: Any,
+        seed: int | None,
+        score_threshold: float | None,
+        with_payload: Any,
+        with_vectors: Any,
+        candidates: int | None,
+        shard_key_selector: Any,
+        consistency: Any,
+        timeout: int | None,
+        capabilities: Capabilities,
+        controls: dict[str, Any],
+    ) -> PreparedSearch:
+        """Validate everything, sample the seeds and plan the request. Sends nothing."""
+        assert self.space is not None, "bind_space() must run first"
+        _check_int("n_seeds", n_seeds, low=1, high=self.max_seeds)
+        _check_int("limit", limit, low=1)
+        _check_int("offset", offset, low=0)
+        if candidates is not None:
+            _check_int("candidates", candidates, low=1)
+        if score_threshold is not None and (
+            not isinstance(score_threshold, (int, float)) or not math.isfinite(score_threshold)
+        ):
+            raise InvalidRequestError(f"score_threshold must be a finite number, got {score_threshold!r}")
+        if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or seed < 0):
+            raise InvalidRequestError(f"seed must be a non-negative integer, got {seed!r}")
+        caller_filter = check_filter(filter)
+        tenant_value = check_tenant(self.tenant_field, tenant)
+        self.sampler.check_controls(controls)
+
+        timings: dict[str, float] = {}
+        start = time.perf_counter()
+        seeds = self.sampler.sample(query_vector, n_seeds, generator=np.random.default_rng(seed), **controls)
+        timings["sample_ms"] = (time.perf_counter() - start) * 1e3
+        if not isinstance(seeds, SeedSet):
+            raise InvalidRequestError(f"sampler {self.sampler.id!r} returned {type(seeds).__name__}, not a SeedSet")
+        if seeds.dim != self.space.dim:
+            raise DimensionMismatchError(
+                f"sampler {self.sampler.id!r} produced {seeds.dim}-d seeds but vector "
+                f"{self.space.name or '(default)'!r} of collection {self.collection!r} is {self.space.dim}-d"
+            )
+        if len(seeds) > self.max_seeds:
+            raise InvalidRequestError(f"sampler {self.sampler.id!r} returned {len(seeds)} seeds, above max_seeds={self.max_seeds}")
+
+        depth = candidates or max(MIN_CANDIDATES, CANDIDATE_FACTOR * (limit + offset))
+        context = FusionContext(
+            seeds=seeds.vectors, weights=seeds.weights, limit=limit + offset, candidates=depth, distance=self.space.distance
+        )
+        guard = TenantGuard(self.tenant_field, tenant_value)
+        payload_selector, strip = guard.payload_selector(with_payload)
+        single = len(seeds) == 1
+        engine = self._engine_fusion(context, capabilities, single)
+        client_fusion = engine is None
+        per_seed = client_fusion or (self.provenance and not single)
+        request = SeedSearch(
+            collection=self.collection,
+            vector_name=self.space.name,
+            seeds=seeds.vectors,
+            filter=scoped_filter(caller_filter, self.tenant_field, tenant_value),
+            limit=limit + offset if (client_fusion or single) else limit,
+            offset=0 if (client_fusion or single) else offset,
+            candidates=depth,
+            engine=engine,
+            per_seed=per_seed,
+            score_threshold=score_threshold if not client_fusion else None,
+            with_payload=payload_selector,
+            with_vectors=with_vectors,
+            per_seed_payload=client_fusion,
+            per_seed_vectors=client_fusion and self.fuser.needs_vectors,
+            shard_key_selector=shard_key_selector,
+            consistency=consistency,
+            timeout=timeout,
+        )
+        return PreparedSearch(request, seeds, self.fuser, context, guard, strip, offset, single, timings)
+
+    def _engine_fusion(self, ctx: FusionContext, caps: Capabilities, single: bool) -> EngineFusion | None:
+        if single:  # one seed: a plain nearest search, scores stay similarities
+            return EngineFusion("centroid", vector=ctx.seeds[0])
+        if self.fusion == "client" and self.fuser.client_side:
+            return None
+        engine = self.fuser.engine_fusion(ctx, caps)
+        if engine is None and (self.fusion == "engine" or not self.fuser.client_side):
+            raise InvalidRequestError(
+                f"fuser {self.fuser.id!r} cannot run in this backend's engine (version "
+                f"{'.'.join(map(str, caps.version)) if caps.version else 'unknown'}); use fusion='auto'"
+            )
+        return engine
+
+    def finish(self, prepared: PreparedSearch, response: SeedSearchResponse, score_threshold: float | None) -> SearchResult:
+        """Fuse on the client when needed, verify tenancy, attach provenance."""
+        start = time.perf_counter()
+        request = prepared.request
+        if prepared.single:
+            per_seed = [response.fused or []]
+            fused = (response.fused or [])[prepared.offset :]
+        elif request.engine is None:
+            per_seed = response.per_seed or []
+            fused = prepared.fuser.fuse(per_seed, prepared.context)
+            if score_threshold is not None:
+                fused = [p for p in fused if p.score >= score_threshold]
+            fused = fused[prepared.offset :]
+            if request.per_seed_vectors:
+                fused = [_with_requested_vectors(p, request.with_vectors) for p in fused]
+        else:
+            per_seed = response.per_seed or []
+            fused = response.fused or []
+        prepared.guard.verify(fused, prepared.strip_tenant_field)
+        points, by_seed = attach_provenance(fused, per_seed if (self.provenance or prepared.single) else None, len(prepared.seeds))
+        prepared.timings["fuse_ms"] = (time.perf_counter() - start) * 1e3
+        return SearchResult(
+            points=points,
+            seeds=prepared.seeds.vectors,
+            seed_weights=prepared.seeds.weights,
+            by_seed=by_seed,
+            seed_labels=prepared.seeds.labels,
+            fusion=("engine" if request.engine is not None else "client", prepared.fuser.id),
+            info={"sampler": dict(prepared.seeds.info), "timings_ms": prepared.timings, "candidates": request.candidates},
+        )
+
+
+def _check_int(name: str, value: Any, *, low: int, high: int | None = None) -> None:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise InvalidRequestError(f"{name} must be an integer, got {value!r}")
+    if value < low:
+        raise InvalidRequestError(f"{name} must be >= {low}, got {value}")
+    if high is not None and value > high:
+        raise InvalidRequestError(f"{name}={value} exceeds the configured maximum of {high} (max_seeds)")
+
+
+def _with_requested_vectors(point: models.ScoredPoint, with_vectors: Any) -> models.ScoredPoint:
+    if with_vectors is True:
+        return point
+    if not with_vectors:
+        return point.model_copy(update={"vector": None})
+    if isinstance(point.vector, dict):
+        return point.model_copy(update={"vector": {k: v for k, v in point.vector.items() if k in with_vectors}})
+    return point
+
+
+_COMMON_DOC = """
+    Args:
+        client: a qdrant-client client (local mode, server, cluster), or any client a registered
+            adapter accepts (e.g. a Qdrant Edge shard with the ``edge`` plugin).
+        collection: the collection to search.
+        encoder: encoder id (e.g. ``"hf-text"``) or instance; ``None`` for vector-only queries.
+        sampler: sampler id or instance; ``"identity"`` is plain single-vector search.
+        vector_name: the named vector to search (``None``: the collection's only dense vector).
+        fuser: fuser id or instance: ``rrf``, ``dbsf``, ``centroid``, ``max``, ``round_robin``, ``mmr``.
+        tenant_field: payload key holding the tenant; when set, every search must name a tenant
+            and can only ever return that tenant's points.
+        max_seeds: the largest ``n_seeds`` a request may ask for.
+        fusion: ``auto`` (in the engine when the backend supports it, else on the client),
+            ``engine`` (error if unsupported) or ``client``.
+        provenance: tag points with the seeds that found them (one extra batched sub-request
+            per seed when fusing in the engine).
+        registry: component registry (default: the process-wide one).
+        encoder_options / sampler_options / fuser_options: keyword options used when the
+            component is given by id.
+"""
+
+
+class GenerativeSearch:
+    __doc__ = "Generative search over one Qdrant collection (synchronous).\n" + _COMMON_DOC
+
+    def __init__(
+        self,
+        client: Any,
+        collection: str,
+        *,
+        encoder: Encoder | str | None,
+        sampler: Sampler | str = "identity",
+        vector_name: str | None = None,
+        fuser: Fuser | str = "rrf",
+        tenant_field: str | None = None,
+        max_seeds: int = DEFAULT_MAX_SEEDS,
+        fusion: FusionMode = "auto",
+        provenance: bool = True,
+        registry: Registry | None = None,
+        adapter: str | None = None,
+        encoder_options: Mapping[str, Any] | None = None,
+        sampler_options: Mapping[str, Any] | None = None,
+        fuser_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.planner = SearchPlanner(
+            collection,
+            encoder=encoder,
+            sampler=sampler,
+            fuser=fuser,
+            vector_name=vector_name,
+            tenant_field=tenant_field,
+            max_seeds=max_seeds,
+            fusion=fusion,
+            provenance=provenance,
+            registry=registry,
+            encoder_options=encoder_options,
+            sampler_options=sampler_options,
+            fuser_options=fuser_options,
+        )
+        self.adapter = self.planner.registry.adapter_for(client, adapter_id=adapter)
+        if self.adapter.is_async:
+            raise ConfigError("GenerativeSearch needs a synchronous client; use AsyncGenerativeSearch for async clients")
+        self.planner.bind_space(self.adapter.vector_space(collection, vector_name))
+
+    @property
+    def encoder(self) -> Encoder | None:
+        return self.planner.encoder
+
+    @property
+    def sampler(self) -> Sampler:
+        return self.planner.sampler
+
+    @property
+    def fuser(self) -> Fuser:
+        return self.planner.fuser
+
+    @property
+    def vector_space(self) -> VectorSpace:
+        assert self.planner.space is not None
+        return self.planner.space
+
+    def search(
+        self,
+        query: Any = None,
+        *,
+        vector: Any = None,
+        n_seeds: int = 8,
+        limit: int = 10,
+        offset: int = 0,
+        filter: models.Filter | None = None,
+        tenant: str | int | None = None,
+        seed: int | None = None,
+        score_threshold: float | None = None,
+        with_payload: Any = True,
+        with_vectors: Any = False,
+        candidates: int | None = None,
+        shard_key_selector: Any = None,
+        consistency: Any = None,
+        timeout: int | None = None,
+        **sampler_controls: Any,
+    ) -> SearchResult:
+        """Run one generative search.
+
+        Args:
+            query: text, an image or an audio path/array, encoded with the search's encoder.
+            vector: an already-encoded query vector (instead of ``query``).
+            n_seeds: how many seed vectors to sample (1 … ``max_seeds``).
+            limit / offset: page of fused results.
+            filter: a :class:`qdrant_client.models.Filter`, applied to every seed and AND-ed with
+                the tenant condition.
+            tenant: the tenant value (required when the search has a ``tenant_field``).
+            seed: random seed for the sampler; the same seed gives the same seeds.
+            score_threshold: drop fused points scoring below it.
+            with_payload / with_vectors: as in ``query_points``.
+            candidates: per-seed list depth (default ``max(20, 2 × (limit + offset))``).
+            shard_key_selector / consistency / timeout: passed through to Qdrant.
+            **sampler_controls: sampler-specific controls (guidance, negative prompt, …).
+
+        Raises:
+            InvalidRequestError: any invalid argument — nothing is sent to Qdrant.
+            DimensionMismatchError: the seeds do not fit the collection's vector.
+        """
+        total = time.perf_counter()
+        query_vector = self.planner.encode_query(query, vector)
+        prepared = self.planner.prepare(
+            query_vector,
+            n_seeds=n_seeds,
+            limit=limit,
+            offset=offset,
+            filter=filter,
+            tenant=tenant,
+            seed=seed,
+            score_threshold=score_threshold,
+            with_payload=with_payload,
+            with_vectors=with_vectors,
+            candidates=candidates,
+            shard_key_selector=shard_key_selector,
+            consistency=consistency,
+            timeout=timeout,
+            capabilities=self.adapter.capabilities(),
+            controls=sampler_controls,
+        )
+        start = time.perf_counter()
+        response = self.adapter.run(prepared.request)
+        prepared.timings["qdrant_ms"] = (time.perf_counter() - start) * 1e3
+        result = self.planner.finish(prepared, response, score_threshold)
+        prepared.timings["total_ms"] = (time.perf_counter() - total) * 1e3
+        return result
+
+
+class AsyncGenerativeSearch:
+    __doc__ = "Generative search over one Qdrant collection (asyncio twin of GenerativeSearch).\n" + _COMMON_DOC
+
+    def __init__(
+        self,
+        client: Any,
+        collection: str,
+        *,
+        encoder: Encoder | str | None,
+        sampler: Sampler | str = "identity",
+        vector_name: str | None = None,
+        fuser: Fuser | str = "rrf",
+        tenant_field: str | None = None,
+        max_seeds: int = DEFAULT_MAX_SEEDS,
+        fusion: FusionMode = "auto",
+        provenance: bool = True,
+        registry: Registry | None = None,
+        adapter: str | None = None,
+        encoder_options: Mapping[str, Any] | None = None,
+        sampler_options: Mapping[str, Any] | None = None,
+        fuser_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.planner = SearchPlanner(
+            collection,
+            encoder=encoder,
+            sampler=sampler,
+            fuser=fuser,
+            vector_name=vector_name,
+            tenant_field=tenant_field,
+            max_seeds=max_seeds,
+            fusion=fusion,
+            provenance=provenance,
+            registry=registry,
+            encoder_options=encoder_options,
+            sampler_options=sampler_options,
+            fuser_options=fuser_options,
+        )
+        self.adapter = self.planner.registry.adapter_for(client, adapter_id=adapter)
+        if not self.adapter.is_async:
+            raise ConfigError("AsyncGenerativeSearch needs an async client (AsyncQdrantClient); use GenerativeSearch")
+        self._vector_name = vector_name
+        self._bound = asyncio.Lock()
+
+    async def _ensure_bound(self) -> None:
+        if self.planner.space is None:
+            async with self._bound:
+                if self.planner.space is None:
+                    self.planner.bind_space(await self.adapter.vector_space(self.planner.collection, self._vector_name))
+
+    async def search(self, query: Any = None, *, vector: Any = None, **kwargs: Any) -> SearchResult:
+        """Same arguments and result as :meth:`GenerativeSearch.search`.
+
+        Encoding and sampling (CPU-bound) run in a worker thread so the event loop stays free.
+        """
+        total = time.perf_counter()
+        await self._ensure_bound()
+        score_threshold = kwargs.get("score_threshold")
+        params = _search_params(kwargs)
+        capabilities = await self.adapter.capabilities()
+
+        def plan() -> PreparedSearch:
+            query_vector = self.planner.encode_query(query, vector)
+            return self.planner.prepare(query_vector, capabilities=capabilities, **params)
+
+        prepared = await asyncio.to_thread(plan)
+        start = time.perf_counter()
+        response = await self.adapter.run(prepared.request)
+        prepared.timings["qdrant_ms"] = (time.perf_counter() - start) * 1e3
+        result = self.planner.finish(prepared, response, score_threshold)
+        prepared.timings["total_ms"] = (time.perf_counter() - total) * 1e3
+        return result
+
+
+_SEARCH_DEFAULTS: dict[str, Any] = {
+    "n_seeds": 8,
+    "limit": 10,
+    "offset": 0,
+    "filter": None,
+    "tenant": None,
+    "seed": None,
+    "score_threshold": None,
+    "with_payload": True,
+    "with_vectors": False,
+    "candidates": None,
+    "shard_key_selector": None,
+    "consistency": None,
+    "timeout": None,
+}
+
+
+def _search_params(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Split ``search`` keyword arguments into planner parameters and sampler controls."""
+    params = {name: kwargs.get(name, default) for name, default in _SEARCH_DEFAULTS.items()}
+    params["controls"] = {k: v for k, v in kwargs.items() if k not in _SEARCH_DEFAULTS}
+    return params
+
+
+__all__ = ["AsyncGenerativeSearch", "GenerativeSearch", "SearchPlanner"]

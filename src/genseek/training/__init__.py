@@ -1,0 +1,1 @@
+"""Training of the prior's weights (see the training issue)."""
