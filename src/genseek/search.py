@@ -219,7 +219,10 @@ class SearchPlanner:
     def _engine_fusion(self, ctx: FusionContext, caps: Capabilities, single: bool) -> EngineFusion | None:
         if single:  # one seed: a plain nearest search, scores stay similarities
             return EngineFusion("centroid", vector=ctx.seeds[0])
-        if self.fusion == "client" and self.fuser.client_side:
+        if self.fuser.client_side and (self.fusion == "client" or (self.fusion == "auto" and self.provenance)):
+            # With provenance the per-seed lists are fetched anyway; fusing them on the client is
+            # then strictly cheaper than a second, fused pass in the engine (n searches instead of
+            # 2n; benchmarks/search_overhead.py) and gives the same ranking.
             return None
         engine = self.fuser.engine_fusion(ctx, caps)
         if engine is None and (self.fusion == "engine" or not self.fuser.client_side):
@@ -292,10 +295,12 @@ _COMMON_DOC = """
         tenant_field: payload key holding the tenant; when set, every search must name a tenant
             and can only ever return that tenant's points.
         max_seeds: the largest ``n_seeds`` a request may ask for.
-        fusion: ``auto`` (in the engine when the backend supports it, else on the client),
-            ``engine`` (error if unsupported) or ``client``.
-        provenance: tag points with the seeds that found them (one extra batched sub-request
-            per seed when fusing in the engine).
+        fusion: ``auto``: on the client when ``provenance`` is on (the per-seed lists it needs
+            are then fetched anyway, so one batch of n per-seed requests is the cheapest plan),
+            otherwise in the engine when the backend supports the fuser; ``engine`` (error if
+            unsupported) or ``client``. Every path returns the same ranking.
+        provenance: tag points with the seeds that found them. With ``fusion="engine"`` this
+            adds one per-seed request per seed to the same batched round trip.
         registry: component registry (default: the process-wide one).
         encoder_options / sampler_options / fuser_options: keyword options used when the
             component is given by id.

@@ -1,0 +1,142 @@
+"""Shared plumbing of the model-backed encoders: optional imports, offline mode, devices, weights.
+
+Nothing here imports torch, transformers, open_clip or laion_clap at module import time; every
+heavy import happens inside a function, on first use of an encoder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError, MissingDependencyError, WeightsError
+
+#: Environment variables that keep Hugging Face libraries from touching the network.
+OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+
+
+def import_optional(module: str, *, component: str, package: str, extra: str) -> Any:
+    """Import ``module`` or raise :class:`MissingDependencyError` naming ``pip install genseek[extra]``.
+
+    A package that is installed but fails to import for another reason (e.g. a torchvision build
+    that does not match torch) raises :class:`ConfigError` with the underlying message.
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        missing = getattr(exc, "name", None) or ""
+        if missing and missing.split(".")[0] != module.split(".")[0]:
+            raise MissingDependencyError(component, f"{package}' (its dependency {missing!r})", extra) from exc
+        raise MissingDependencyError(component, package, extra) from exc
+    except Exception as exc:  # noqa: BLE001 - a broken install must name the package and the fix
+        raise ConfigError(
+            f"{component}: {package!r} is installed but fails to import ({type(exc).__name__}: {exc}). "
+            f"Reinstall a consistent set with `pip install --force-reinstall 'genseek[{extra}]'`"
+            + (" (torchvision must match torch, e.g. torch==2.14.1 torchvision==0.29.1)" if extra == "clip" else "")
+        ) from exc
+
+
+@contextlib.contextmanager
+def hf_offline() -> Iterator[None]:
+    """Set ``HF_HUB_OFFLINE=1`` (and friends) for the duration of the block.
+
+    genseek never downloads models: every encoder loads local files. Hugging Face libraries read
+    these variables at import time and on each call, so imports of transformers / laion_clap and
+    model construction happen inside this block.
+    """
+    saved = {key: os.environ.get(key) for key in OFFLINE_ENV}
+    os.environ.update(OFFLINE_ENV)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def resolve_device(component: str, device: str | None) -> str:
+    """``None``/``"auto"`` → ``"cuda"`` when a GPU is present, else ``"cpu"``; validates explicit choices."""
+    import torch
+
+    if device in (None, "auto"):
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    text = str(device)
+    if text.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"{component}: device {text!r} requested but CUDA is not available; use device='cpu' or 'auto'")
+    if not (text == "cpu" or text.startswith("cuda") or text == "mps"):
+        raise ConfigError(f"{component}: unknown device {text!r}; use 'auto', 'cpu', 'cuda' or 'cuda:N'")
+    return text
+
+
+def resolve_fp16(component: str, fp16: bool | None, device: str) -> bool:
+    """``None`` → float16 on CUDA, float32 elsewhere; ``True`` on CPU is a :class:`ConfigError`."""
+    if fp16 is None:
+        return device.startswith("cuda")
+    if fp16 and not device.startswith("cuda"):
+        raise ConfigError(f"{component}: fp16=True needs a CUDA device (device is {device!r}); leave fp16 unset")
+    return bool(fp16)
+
+
+def check_batch_size(component: str, batch_size: Any) -> int:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
+        raise ConfigError(f"{component}: batch_size must be a positive integer, got {batch_size!r}")
+    return batch_size
+
+
+def existing_path(component: str, path: str | os.PathLike[str], what: str, fix: str) -> Path:
+    """``path`` as a :class:`Path`, or :class:`WeightsError` when nothing is there."""
+    resolved = Path(path).expanduser()
+    if not resolved.exists():
+        raise WeightsError(f"{component}: {what} {str(resolved)!r} does not exist. {fix}")
+    return resolved
+
+
+def load_state_dict(component: str, path: Path) -> dict[str, Any]:
+    """Read a checkpoint without executing code: safetensors, or ``torch.load(weights_only=True)``.
+
+    Unwraps a ``{"state_dict": ...}`` / ``{"model": ...}`` container and strips a ``module.``
+    prefix (checkpoints saved from ``DistributedDataParallel``).
+    """
+    import torch
+
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            state = load_file(str(path), device="cpu")
+        else:
+            state = torch.load(str(path), map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - truncated, tampered or pickled-code files
+        raise WeightsError(
+            f"{component}: cannot read weights file {str(path)!r} ({type(exc).__name__}: {exc}). Only "
+            "safetensors files and plain tensor checkpoints load (torch.load(weights_only=True)); "
+            "re-save the checkpoint's state_dict."
+        ) from exc
+    for key in ("state_dict", "model", "model_state_dict"):
+        if isinstance(state, dict) and key in state and isinstance(state[key], dict):
+            state = state[key]
+            break
+    if not isinstance(state, dict) or not state:
+        raise WeightsError(f"{component}: {str(path)!r} holds no state_dict of tensors")
+    if all(k.startswith("module.") for k in state):
+        state = {k[len("module.") :]: v for k, v in state.items()}
+    return state
+
+
+def load_into(component: str, module: Any, state: dict[str, Any], path: Path, architecture: str) -> None:
+    """``module.load_state_dict(state, strict=True)``; mismatches become :class:`WeightsError`."""
+    try:
+        module.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()
+        detail = " ".join(line.strip() for line in first[:4])
+        raise WeightsError(
+            f"{component}: weights {str(path)!r} do not fit the {architecture} architecture: {detail} ... "
+            "Choose the architecture the checkpoint was trained with."
+        ) from exc

@@ -1,0 +1,266 @@
+"""The per-tenant configuration model (pydantic, unknown keys rejected, every field described).
+
+A :class:`TenantConfig` says, for one tenant of a shared collection: which encoder, sampler (and
+its weights and controls) and fuser to use, the search defaults, the filter always applied, the
+limits a request may not exceed, which request overrides are accepted, and the tenant's
+partition value (the payload value that scopes every search to the tenant's points).
+
+Secrets are never stored: an option whose name looks like a credential (``api_key``, ``token``,
+``password``, ``secret`` …) must be an environment reference ``{"$env": "NAME"}``, which is
+replaced by the variable's value only when the component is built (:func:`expand_env`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from qdrant_client.http import models
+
+from ..errors import ConfigError
+
+#: Search parameters a request may override (when the tenant allows it); everything else a
+#: request passes is a sampler control, checked against the sampler's ``info.controls``.
+SEARCH_PARAMETERS: frozenset[str] = frozenset(
+    {"n_seeds", "limit", "offset", "filter", "seed", "score_threshold", "with_payload", "with_vectors",
+     "candidates", "consistency", "timeout"}
+)
+#: Request keys a tenant-bound search never accepts: the tenant is fixed by the binding, and
+#: shard routing belongs to the deployment, not to a request.
+FORBIDDEN_OVERRIDES: frozenset[str] = frozenset({"tenant", "shard_key_selector"})
+
+_SECRET_NAME = re.compile(r"(api[_-]?key|token|secret|password|passwd|credential)", re.IGNORECASE)
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_options(where: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Options are JSON values; credential-like keys must be ``{"$env": "NAME"}`` references."""
+    for key, value in options.items():
+        _check_value(f"{where}.{key}", key, value)
+    return options
+
+
+def _check_value(path: str, key: str, value: Any) -> None:
+    if isinstance(value, dict):
+        if "$env" in value:
+            if set(value) != {"$env"} or not isinstance(value["$env"], str) or not _ENV_NAME.match(value["$env"]):
+                raise ValueError(f"{path}: an environment reference is exactly {{'$env': 'VARIABLE_NAME'}}, got {value!r}")
+            return
+        for sub_key, sub_value in value.items():
+            _check_value(f"{path}.{sub_key}", str(sub_key), sub_value)
+        return
+    if _SECRET_NAME.search(key) and value is not None:
+        raise ValueError(
+            f"{path} looks like a secret; store a reference to an environment variable instead, "
+            f"e.g. {{'$env': 'MY_{key.upper()}'}} — secret values are never stored in tenant configs"
+        )
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_value(f"{path}[{index}]", key, item)
+    elif not isinstance(value, (str, int, float, bool)) and value is not None:
+        raise ValueError(f"{path}: options must be JSON values, got {type(value).__name__}")
+
+
+def expand_env(options: dict[str, Any], *, where: str) -> dict[str, Any]:
+    """Replace every ``{"$env": "NAME"}`` in ``options`` by ``os.environ["NAME"]``.
+
+    Raises :class:`ConfigError` naming the variable when it is unset.
+    """
+
+    def expand(value: Any) -> Any:
+        if isinstance(value, dict):
+            if set(value) == {"$env"}:
+                name = value["$env"]
+                if name not in os.environ:
+                    raise ConfigError(f"{where} refers to the environment variable {name!r}, which is not set; export it")
+                return os.environ[name]
+            return {k: expand(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [expand(v) for v in value]
+        return value
+
+    return {key: expand(value) for key, value in options.items()}
+
+
+class ComponentSpec(_Strict):
+    """A registered component (encoder or fuser) and the options it is built with."""
+
+    id: str = Field(description="registered component id (see `genseek plugins`)")
+    options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="keyword options for the component's constructor; secrets as {'$env': 'NAME'}",
+    )
+
+    @field_validator("options")
+    @classmethod
+    def _options(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return _check_options("options", value)
+
+
+class SamplerSpec(_Strict):
+    """The sampler (the prior), where its weights live and the controls it runs with."""
+
+    id: str = Field(default="identity", description="registered sampler id (see `genseek plugins`)")
+    weights: str | None = Field(
+        default=None,
+        description="location of the sampler's weights (a directory or file path, or a URI the sampler "
+        "understands); passed to the sampler as its `weights` option",
+    )
+    options: dict[str, Any] = Field(default_factory=dict, description="constructor options; secrets as {'$env': 'NAME'}")
+    controls: dict[str, Any] = Field(
+        default_factory=dict,
+        description="default sampling controls (guidance, steps, preset, negative prompts …); names are "
+        "checked against the sampler's info.controls when the configuration is resolved",
+    )
+
+    @field_validator("options")
+    @classmethod
+    def _options(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return _check_options("sampler.options", value)
+
+    @field_validator("controls")
+    @classmethod
+    def _controls(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return _check_options("sampler.controls", value)
+
+
+class SearchDefaults(_Strict):
+    """Search parameters used when a request does not set them."""
+
+    n_seeds: int = Field(default=8, ge=1, description="seed vectors sampled per query")
+    limit: int = Field(default=10, ge=1, description="fused results returned per page")
+    candidates: int | None = Field(default=None, ge=1, description="per-seed list depth (None: max(20, 2·(limit+offset)))")
+    score_threshold: float | None = Field(default=None, description="drop fused points scoring below it")
+    fusion: Literal["auto", "engine", "client"] = Field(default="auto", description="where fusion runs")
+    provenance: bool = Field(default=True, description="tag points with the seeds that found them")
+
+
+class Limits(_Strict):
+    """Hard limits: no request (and no default) of this tenant may exceed them."""
+
+    max_n_seeds: int = Field(default=16, ge=1, le=256, description="largest n_seeds a request may ask for")
+    max_limit: int = Field(default=100, ge=1, description="largest limit (page size) a request may ask for")
+    max_offset: int = Field(default=1000, ge=0, description="largest offset a request may ask for")
+    max_candidates: int = Field(default=1000, ge=1, description="largest per-seed list depth")
+
+
+class TenantConfig(_Strict):
+    """Everything genseek needs to serve one tenant of a shared collection."""
+
+    schema_version: Literal[1] = Field(default=1, description="version of this configuration schema")
+    collection: str = Field(description="collection (or alias) holding the tenant's points")
+    vector_name: str | None = Field(default=None, description="named vector searched (None: the only dense vector)")
+    tenant_field: str = Field(default="tenant", min_length=1, description="payload key holding the partition value")
+    partition: str | int = Field(description="this tenant's value of tenant_field; every search is restricted to it")
+    encoder: ComponentSpec | None = Field(default=None, description="query encoder (None: requests pass vectors)")
+    sampler: SamplerSpec = Field(default_factory=SamplerSpec, description="seed sampler, its weights and controls")
+    fuser: ComponentSpec = Field(default_factory=lambda: ComponentSpec(id="rrf"), description="rank fusion")
+    search: SearchDefaults = Field(default_factory=SearchDefaults, description="search defaults")
+    default_filter: dict[str, Any] | None = Field(
+        default=None,
+        description="a Qdrant filter (JSON form of models.Filter) AND-ed with every request's filter; "
+        "a request can narrow it, never remove it",
+    )
+    limits: Limits = Field(default_factory=Limits, description="limits requests may not exceed")
+    allowed_overrides: list[str] = Field(
+        default_factory=lambda: ["limit", "offset", "filter", "seed"],
+        description="request parameters (search parameters or sampler control names) a request may set",
+    )
+    description: str = Field(default="", description="free text for operators")
+
+    @field_validator("partition")
+    @classmethod
+    def _partition(cls, value: str | int) -> str | int:
+        if isinstance(value, bool) or value == "":
+            raise ValueError("partition must be a non-empty string or an integer")
+        return value
+
+    @field_validator("default_filter")
+    @classmethod
+    def _filter(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None:
+            try:
+                models.Filter.model_validate(value)
+            except ValidationError as exc:
+                raise ValueError(f"default_filter is not a valid Qdrant filter: {_first_error(exc)}") from None
+        return value
+
+    @field_validator("allowed_overrides")
+    @classmethod
+    def _overrides(cls, value: list[str]) -> list[str]:
+        forbidden = sorted(set(value) & FORBIDDEN_OVERRIDES)
+        if forbidden:
+            raise ValueError(f"{', '.join(forbidden)} can never be overridden by a request of a tenant-bound search")
+        return sorted(set(value))
+
+    @model_validator(mode="after")
+    def _within_limits(self) -> TenantConfig:
+        if self.search.n_seeds > self.limits.max_n_seeds:
+            raise ValueError(f"search.n_seeds={self.search.n_seeds} is above limits.max_n_seeds={self.limits.max_n_seeds}")
+        if self.search.limit > self.limits.max_limit:
+            raise ValueError(f"search.limit={self.search.limit} is above limits.max_limit={self.limits.max_limit}")
+        if self.search.candidates is not None and self.search.candidates > self.limits.max_candidates:
+            raise ValueError(
+                f"search.candidates={self.search.candidates} is above limits.max_candidates={self.limits.max_candidates}"
+            )
+        return self
+
+    @property
+    def filter(self) -> models.Filter | None:
+        """``default_filter`` as a :class:`qdrant_client.models.Filter`."""
+        return None if self.default_filter is None else models.Filter.model_validate(self.default_filter)
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error.get("loc", ())) or "(root)"
+    return f"{where}: {error.get('msg')}"
+
+
+def parse_config(data: Any, *, tenant: str | None = None) -> TenantConfig:
+    """Validate ``data`` (a mapping or a :class:`TenantConfig`) into a :class:`TenantConfig`.
+
+    Raises :class:`ConfigError` listing every problem (field path and message).
+    """
+    if isinstance(data, TenantConfig):
+        return data
+    if not isinstance(data, dict):
+        raise ConfigError(f"a tenant configuration is a JSON object, got {type(data).__name__}")
+    try:
+        return TenantConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ())) or '(root)'}: {e.get('msg')}" for e in exc.errors()
+        )
+        who = f" for tenant {tenant!r}" if tenant else ""
+        raise ConfigError(f"invalid tenant configuration{who}: {problems}") from None
+
+
+def check_tenant_id(tenant: Any) -> str:
+    """Tenant ids are short strings of letters, digits and ``_ . : -`` (they name stored records)."""
+    if not isinstance(tenant, str) or not _ID.match(tenant):
+        raise ConfigError(
+            f"invalid tenant id {tenant!r}: use 1-128 letters, digits, '_', '.', ':' or '-', starting with a letter or digit"
+        )
+    return tenant
+
+
+__all__ = [
+    "ComponentSpec",
+    "FORBIDDEN_OVERRIDES",
+    "Limits",
+    "SEARCH_PARAMETERS",
+    "SamplerSpec",
+    "SearchDefaults",
+    "TenantConfig",
+    "check_tenant_id",
+    "expand_env",
+    "parse_config",
+]
