@@ -107,8 +107,10 @@ class TenantStore:
         client: a :class:`qdrant_client.QdrantClient` (local mode, server or cluster).
         collection: the genseek-owned collection that holds the configurations.
         max_staleness: how old (seconds) a cached configuration :meth:`get` may return.
+        registry: the component registry configurations are checked against (default: the
+            process-wide one).
         validator: called with each configuration before it is written; raise to refuse it
-            (default: :func:`genseek.tenants.resolve.check_components` with the default registry —
+            (default: :func:`genseek.tenants.resolve.check_components` with ``registry`` —
             unknown component ids and sampler controls are refused before anything is written).
         clock: monotonic clock (tests).
     """
@@ -119,6 +121,7 @@ class TenantStore:
         *,
         collection: str = DEFAULT_COLLECTION,
         max_staleness: float = DEFAULT_MAX_STALENESS,
+        registry: Any = None,
         validator: Callable[[TenantConfig], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -128,6 +131,7 @@ class TenantStore:
         self.collection = collection
         self.max_staleness = float(max_staleness)
         self._validator = validator
+        self.registry = registry
         self._clock = clock
         self._cache: dict[str, tuple[StoredConfig, float]] = {}
         self._lock = threading.Lock()
@@ -263,7 +267,7 @@ class TenantStore:
             return
         from .resolve import check_components
 
-        check_components(config)
+        check_components(config, self.registry)
 
     def _write(
         self, tenant: str, config: TenantConfig | None, *, expected_version: int, author: str, comment: str

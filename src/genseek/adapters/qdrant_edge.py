@@ -1,0 +1,263 @@
+"""The Qdrant Edge adapter (``edge``): generative search inside the process, on the real engine.
+
+Qdrant Edge (``pip install 'genseek[edge]'``, import ``qdrant_edge``) embeds Qdrant's engine: HNSW,
+payload indexes, server-side fusion — without a server. Its client object is an
+:class:`~genseek.adapters.edge_catalog.EdgeCatalog` (one shard in a directory, acting as one
+collection)::
+
+    from genseek.adapters.qdrant_edge import build_catalog
+    catalog = build_catalog("/data/tracks", vectors, payloads, tenant_field="tenant")
+    search = GenerativeSearch(catalog, catalog.name, encoder=None, sampler=..., tenant_field="tenant")
+
+Request shapes mirror :mod:`genseek.adapters.qdrant` (one planned request per search):
+
+* engine fusion — one ``QueryRequest`` with a ``Prefetch(Nearest(seed), filter)`` per seed and the
+  fusion as its query: ``Fusion.Rrf(k, weights)``, ``Fusion.Dbsf()``, ``Mmr(centroid, lambda_ = 1 −
+  diversity)``, ``Formula(Max($score[i]))``, or a single ``Nearest`` (centroid);
+* with provenance or client-side fusion — one ``query_batch`` of the fused request and/or one
+  plain request per seed (Edge plans the batch as a whole).
+
+The scoped filter (caller AND tenant) is translated by :mod:`genseek.adapters.edge_filters` —
+completely or not at all — and placed in every prefetch, every per-seed request and at the top.
+Results come back as qdrant-client :class:`~qdrant_client.models.ScoredPoint`, so
+:class:`~genseek.search.GenerativeSearch` runs unchanged.
+
+Cluster-only request options: an Edge catalog is one shard with one replica, so
+``consistency`` has nothing to choose from and ``shard_key_selector`` nothing to route to; both
+are accepted and ignored (the tenant *filter* still scopes every request), which lets one tenant
+configuration drive embedded and clustered deployments alike (``docs/scaling.md``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import numpy as np
+from qdrant_client.http import models
+
+from ..errors import CollectionError, ConfigError, InvalidRequestError
+from ..fusers.base import EngineFusion
+from .base import Adapter, Capabilities, SeedSearch, SeedSearchResponse, VectorSpace
+from .edge_catalog import (
+    CatalogLockedError,
+    EdgeCatalog,
+    IndexStatus,
+    StaleIndexError,
+    StaleIndexWarning,
+    build_catalog,
+)
+from .edge_filters import (
+    UnsupportedFilterError,
+    edge_module,
+    to_edge_filter,
+    to_edge_payload_selector,
+    to_edge_vector_selector,
+)
+from .edge_migrate import catalog_from_qdrant
+
+#: ``SeedSearch.params`` keys the Edge adapter understands (search-time HNSW settings).
+SEARCH_PARAM_KEYS = ("hnsw_ef", "exact", "indexed_only")
+
+
+def edge_capabilities() -> Capabilities:
+    """What Edge runs in one request: prefetch, (weighted) RRF with any k, DBSF, formulas, MMR.
+
+    Each flag is backed by the shared adapter contract tests, which check that the engine gives
+    the same ranking as genseek's client-side fuser on the same data.
+    """
+    return Capabilities.everything()
+
+
+def edge_search_params(params: dict[str, Any]) -> Any:
+    """``SeedSearch.params`` (``hnsw_ef``, ``exact``, ``indexed_only``) → ``qdrant_edge.SearchParams``."""
+    unknown = sorted(set(params) - set(SEARCH_PARAM_KEYS))
+    if unknown:
+        raise InvalidRequestError(f"unknown Edge search params {unknown}; supported: {list(SEARCH_PARAM_KEYS)}")
+    if not params:
+        return None
+    qe = edge_module()
+    return qe.SearchParams(**{k: v for k, v in params.items() if v is not None})
+
+
+def edge_fusion_query(fusion: EngineFusion, n_seeds: int, using: str) -> Any:
+    """Translate an adapter-neutral :class:`EngineFusion` into Edge's query DSL."""
+    qe = edge_module()
+    if fusion.method == "rrf":
+        weights = list(fusion.weights) if fusion.weights is not None else None
+        return qe.Fusion.Rrf(k=int(fusion.rrf_k or 2), weights=weights)
+    if fusion.method == "dbsf":
+        return qe.Fusion.Dbsf()
+    if fusion.method == "mmr":
+        diversity = 0.5 if fusion.mmr_diversity is None else float(fusion.mmr_diversity)
+        return qe.Mmr(
+            _floats(fusion.vector), lambda_=1.0 - diversity, candidates_limit=int(fusion.mmr_candidates or 100), using=using
+        )
+    if fusion.method == "max":
+        expr = qe.Expression
+        names = [f"$score[{i}]" for i in range(n_seeds)]
+        return qe.Formula(expr.Max([expr.Variable(name) for name in names]), defaults={name: fusion.floor for name in names})
+    if fusion.method == "centroid":
+        return qe.Query.Nearest(_floats(fusion.vector), using=using)
+    raise ValueError(f"unknown engine fusion method {fusion.method!r}")
+
+
+def build_edge_requests(search: SeedSearch, vector_names: list[str]) -> tuple[Any | None, list[Any]]:
+    """The fused Edge request (or ``None``) and the per-seed requests (empty unless ``per_seed``).
+
+    The same filter object goes into every prefetch, every per-seed request and the top level.
+    """
+    qe = edge_module()
+    using = search.vector_name or ""
+    flt = to_edge_filter(search.filter)
+    params = edge_search_params(search.params)
+    payload = to_edge_payload_selector(search.with_payload)
+    vectors = to_edge_vector_selector(search.with_vectors, vector_names)
+    fused = None
+    if search.engine is not None:
+        prefetches = None
+        if search.engine.uses_prefetch:
+            prefetches = [
+                qe.Prefetch(limit=search.candidates, query=qe.Query.Nearest(_floats(seed), using=using), filter=flt, params=params)
+                for seed in search.seeds
+            ]
+        fused = qe.QueryRequest(
+            limit=search.limit,
+            offset=search.offset or None,
+            query=edge_fusion_query(search.engine, len(search.seeds), using),
+            prefetches=prefetches,
+            with_vector=vectors,
+            with_payload=payload,
+            filter=flt,
+            score_threshold=search.score_threshold,
+            params=params if not search.engine.uses_prefetch else None,
+        )
+    per_seed: list[Any] = []
+    if search.per_seed:
+        seed_payload: Any = payload if search.per_seed_payload else False
+        seed_vectors: Any = vectors if search.per_seed_payload else False
+        if search.per_seed_vectors:
+            seed_vectors = True
+        per_seed = [
+            qe.QueryRequest(
+                limit=search.candidates,
+                query=qe.Query.Nearest(_floats(seed), using=using),
+                with_vector=seed_vectors,
+                with_payload=seed_payload,
+                filter=flt,
+                params=params,
+            )
+            for seed in search.seeds
+        ]
+    return fused, per_seed
+
+
+def to_scored_point(point: Any) -> models.ScoredPoint:
+    """An Edge ``ScoredPoint`` as a qdrant-client ``ScoredPoint`` (UUID ids become strings)."""
+    pid = point.id
+    if isinstance(pid, uuid.UUID):
+        pid = str(pid)
+    return models.ScoredPoint(
+        id=pid,
+        version=int(point.version),
+        score=float(point.score),
+        payload=point.payload,
+        vector=point.vector,
+        order_value=point.order_value,
+    )
+
+
+def _floats(vector: Any) -> list[float]:
+    return np.asarray(vector, dtype=np.float32).tolist()
+
+
+class EdgeAdapter(Adapter):
+    """Drives an :class:`EdgeCatalog` (a Qdrant Edge shard in a directory)."""
+
+    id = "edge"
+    description = "Qdrant Edge: the Qdrant engine embedded in-process (HNSW, payload indexes, fusion in the engine)"
+
+    def __init__(self, client: Any) -> None:
+        if not isinstance(client, EdgeCatalog):
+            raise ConfigError(
+                "the 'edge' adapter drives a genseek EdgeCatalog, not a bare qdrant_edge.EdgeShard: open the "
+                "directory with genseek.adapters.qdrant_edge.EdgeCatalog.open(path) (it records the vectors, "
+                "tenant field and index state genseek needs)"
+            )
+        super().__init__(client)
+        self.catalog: EdgeCatalog = client
+
+    @classmethod
+    def accepts(cls, client: Any) -> bool:
+        if isinstance(client, EdgeCatalog):
+            return True
+        kind = type(client)
+        return kind.__module__.startswith("qdrant_edge") and kind.__name__ == "EdgeShard"
+
+    def capabilities(self) -> Capabilities:
+        return edge_capabilities()
+
+    def _check_collection(self, collection: str) -> None:
+        if collection != self.catalog.name:
+            raise CollectionError(
+                f"collection {collection!r} is not in this Edge catalog; the catalog at {self.catalog.path} is "
+                f"{self.catalog.name!r} (one catalog = one collection)"
+            )
+
+    def vector_space(self, collection: str, vector_name: str | None) -> VectorSpace:
+        self._check_collection(collection)
+        return self.catalog.vector_space(vector_name)
+
+    def run(self, search: SeedSearch) -> SeedSearchResponse:
+        self._check_collection(search.collection)
+        self.catalog.check_index()
+        names = [s.name or "" for s in self.catalog.vector_spaces]
+        fused, per_seed = build_edge_requests(search, names)
+        shard = self.catalog.shard
+        if fused is not None and not per_seed:
+            return SeedSearchResponse(fused=[to_scored_point(p) for p in shard.query(fused)])
+        qe = edge_module()
+        requests = ([fused] if fused is not None else []) + per_seed
+        lists = [[to_scored_point(p) for p in ranked] for ranked in shard.query_batch(qe.QueryBatchRequest(requests))]
+        if fused is None:
+            return SeedSearchResponse(fused=None, per_seed=lists)
+        return SeedSearchResponse(fused=lists[0], per_seed=lists[1:] if search.per_seed else None)
+
+    def fetch_vectors(
+        self, collection: str, vector_name: str | None, ids: list[Any], filter: models.Filter | None
+    ) -> dict[Any, np.ndarray]:
+        self._check_collection(collection)
+        qe = edge_module()
+        if not ids:
+            return {}
+        scope = models.Filter(must=[models.HasIdCondition(has_id=list(ids))] + ([filter] if filter is not None else []))
+        name = vector_name or ""
+        records, _ = self.catalog.shard.scroll(
+            qe.ScrollRequest(limit=len(ids), filter=to_edge_filter(scope), with_payload=False, with_vector=[name])
+        )
+        out = {}
+        for record in records:
+            vector = record.vector
+            if isinstance(vector, dict):
+                vector = vector.get(name)
+            if vector is not None:
+                pid = str(record.id) if isinstance(record.id, uuid.UUID) else record.id
+                out[pid] = np.asarray(vector, dtype=np.float32)
+        return out
+
+
+__all__ = [
+    "CatalogLockedError",
+    "EdgeAdapter",
+    "EdgeCatalog",
+    "IndexStatus",
+    "StaleIndexError",
+    "StaleIndexWarning",
+    "UnsupportedFilterError",
+    "build_catalog",
+    "build_edge_requests",
+    "catalog_from_qdrant",
+    "edge_capabilities",
+    "edge_fusion_query",
+    "to_scored_point",
+]

@@ -1,0 +1,227 @@
+"""Searchers bound to one tenant: ``GenerativeSearch.for_tenant("acme")``.
+
+A :class:`TenantSearch` builds a :class:`~genseek.search.GenerativeSearch` from the tenant's
+resolved configuration and runs every request through :func:`~genseek.tenants.resolve.resolve_request`:
+the tenant's partition value is always the search's ``tenant=``, a request cannot set it, and only
+the overrides the tenant allows are accepted, within its limits. The configuration is re-read from
+the :class:`~genseek.tenants.store.TenantStore` (cached, bounded staleness) before each search, and the
+searcher is rebuilt when its version changed, so every app instance follows configuration changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+from ..errors import ConfigError
+from .model import TenantConfig, check_tenant_id, parse_config
+from .resolve import check_components, component_kwargs, resolve_request
+from .store import TenantStore
+
+
+class _Binding:
+    """What tenant searchers share: where the configuration comes from, and how to rebuild."""
+
+    def __init__(
+        self, tenant: str, store: TenantStore | None, config: TenantConfig | dict | None, registry: Any, adapter: str | None
+    ) -> None:
+        self.tenant = check_tenant_id(tenant)
+        if (store is None) == (config is None):
+            raise ConfigError("bind a tenant to exactly one of store= (a TenantStore) or config= (a TenantConfig)")
+        self.store = store
+        self.fixed = None if config is None else parse_config(config, tenant=tenant)
+        self.registry = registry if registry is not None else (store.registry if store is not None else None)
+        self.adapter = adapter
+        self.version: int | None = None
+        self.config: TenantConfig | None = None
+        self.lock = threading.Lock()
+
+    def latest(self) -> tuple[int, TenantConfig]:
+        if self.fixed is not None:
+            return 0, self.fixed
+        stored = self.store.get_versioned(self.tenant)  # type: ignore[union-attr]
+        return stored.version, stored.config  # type: ignore[return-value]
+
+    def build_kwargs(self, config: TenantConfig) -> dict[str, Any]:
+        check_components(config, self.registry)
+        return {**component_kwargs(config), "registry": self.registry, "adapter": self.adapter}
+
+
+class TenantSearch:
+    """A generative search bound to one tenant's configuration (synchronous client).
+
+    Use :meth:`GenerativeSearch.for_tenant` to create one. :meth:`search` takes the query and the
+    request overrides; everything else comes from the tenant's configuration.
+
+    Raises (at creation): :class:`~genseek.tenants.store.UnknownTenantError` for an unknown tenant,
+    :class:`~genseek.errors.ConfigError` / :class:`~genseek.errors.UnknownComponentError` for a
+    configuration that cannot be built.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        tenant: str,
+        *,
+        store: TenantStore | None = None,
+        config: TenantConfig | dict | None = None,
+        registry: Any = None,
+        adapter: str | None = None,
+    ) -> None:
+        self.client = client
+        self._binding = _Binding(tenant, store, config, registry, adapter)
+        self._searcher: Any = None
+        self._refresh()
+
+    @property
+    def tenant(self) -> str:
+        return self._binding.tenant
+
+    @property
+    def config(self) -> TenantConfig:
+        """The configuration the searcher currently runs with."""
+        return self._binding.config  # type: ignore[return-value]
+
+    @property
+    def version(self) -> int | None:
+        """The configuration version in use (0 for a fixed ``config=``)."""
+        return self._binding.version
+
+    @property
+    def searcher(self) -> Any:
+        """The underlying :class:`~genseek.search.GenerativeSearch`."""
+        return self._searcher
+
+    def _refresh(self) -> None:
+        from ..search import GenerativeSearch
+
+        binding = self._binding
+        version, config = binding.latest()
+        with binding.lock:
+            if version == binding.version and self._searcher is not None:
+                return
+            searcher = GenerativeSearch(self.client, config.collection, **binding.build_kwargs(config))
+            self._searcher, binding.version, binding.config = searcher, version, config
+
+    def search(self, query: Any = None, *, vector: Any = None, **request: Any) -> Any:
+        """Search as this tenant. ``request`` holds the overrides (``limit=``, ``filter=``, controls …).
+
+        Raises:
+            InvalidRequestError: an override the tenant does not allow, an unknown or forbidden key
+                (``tenant``, ``shard_key_selector``), or a value above the tenant's limits.
+        """
+        self._refresh()
+        searcher = self._searcher
+        resolved = resolve_request(
+            self._binding.config, request, sampler_controls=searcher.sampler.info.controls, tenant=self.tenant  # type: ignore[arg-type]
+        )
+        return searcher.search(query, vector=vector, **resolved.search_kwargs())
+
+
+class AsyncTenantSearch:
+    """The asyncio twin of :class:`TenantSearch` (an ``AsyncQdrantClient`` for the searches).
+
+    The configuration store is synchronous; its reads run in a worker thread (mostly cache hits).
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        tenant: str,
+        *,
+        store: TenantStore | None = None,
+        config: TenantConfig | dict | None = None,
+        registry: Any = None,
+        adapter: str | None = None,
+    ) -> None:
+        self.client = client
+        self._binding = _Binding(tenant, store, config, registry, adapter)
+        self._searcher: Any = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def tenant(self) -> str:
+        return self._binding.tenant
+
+    @property
+    def config(self) -> TenantConfig | None:
+        return self._binding.config
+
+    @property
+    def version(self) -> int | None:
+        return self._binding.version
+
+    async def _refresh(self) -> None:
+        from ..search import AsyncGenerativeSearch
+
+        binding = self._binding
+        version, config = await asyncio.to_thread(binding.latest)
+        async with self._lock:
+            if version == binding.version and self._searcher is not None:
+                return
+            kwargs = await asyncio.to_thread(binding.build_kwargs, config)
+            self._searcher = AsyncGenerativeSearch(self.client, config.collection, **kwargs)
+            binding.version, binding.config = version, config
+
+    async def search(self, query: Any = None, *, vector: Any = None, **request: Any) -> Any:
+        """Same contract as :meth:`TenantSearch.search`."""
+        await self._refresh()
+        searcher = self._searcher
+        resolved = resolve_request(
+            self._binding.config, request, sampler_controls=searcher.planner.sampler.info.controls, tenant=self.tenant  # type: ignore[arg-type]
+        )
+        return await searcher.search(query, vector=vector, **resolved.search_kwargs())
+
+
+class ForTenant:
+    """``for_tenant`` of :class:`GenerativeSearch` / :class:`AsyncGenerativeSearch`.
+
+    Works on the class — ``GenerativeSearch.for_tenant("acme", client=client)`` — and on an
+    instance, whose client and registry it reuses: ``search.for_tenant("acme")``.
+    """
+
+    def __init__(self, *, asynchronous: bool) -> None:
+        self.asynchronous = asynchronous
+
+    def __get__(self, instance: Any, owner: type) -> Any:
+        asynchronous = self.asynchronous
+
+        def for_tenant(
+            tenant: str,
+            *,
+            client: Any = None,
+            store: TenantStore | None = None,
+            config: TenantConfig | dict | None = None,
+            registry: Any = None,
+            adapter: str | None = None,
+        ) -> TenantSearch | AsyncTenantSearch:
+            """A searcher bound to ``tenant``'s configuration.
+
+            Args:
+                tenant: the tenant id (its configuration must exist in ``store``).
+                client: the Qdrant client to search with (default: the instance's client).
+                store: where configurations live (default: a :class:`TenantStore` on ``client``;
+                    the async twin needs an explicit store with a synchronous client).
+                config: bind to this configuration instead of a store.
+                registry / adapter: as for ``GenerativeSearch``.
+            """
+            if instance is not None:
+                client = client if client is not None else instance.adapter.client
+                registry = registry if registry is not None else instance.planner.registry
+            if client is None:
+                raise ConfigError(f"{owner.__name__}.for_tenant needs client= (the Qdrant client to search with)")
+            if store is None and config is None:
+                if asynchronous:
+                    raise ConfigError(
+                        "AsyncGenerativeSearch.for_tenant needs store=TenantStore(QdrantClient(...)) "
+                        "(the configuration store uses a synchronous client) or config="
+                    )
+                store = TenantStore(client, registry=registry)
+            cls = AsyncTenantSearch if asynchronous else TenantSearch
+            return cls(client, tenant, store=store, config=config, registry=registry, adapter=adapter)
+
+        return for_tenant
+
+
+__all__ = ["AsyncTenantSearch", "ForTenant", "TenantSearch"]

@@ -1,0 +1,193 @@
+"""Resolution: library defaults → tenant configuration → request overrides the tenant allows.
+
+:func:`resolve_request` is the one function that decides what a tenant-bound search runs with. It
+is pure (no I/O) so it is tested directly:
+
+1. start from :data:`LIBRARY_DEFAULTS`;
+2. apply the tenant's ``search`` defaults and the sampler's default ``controls``;
+3. apply the request's keys — each must be a search parameter or a control of the tenant's sampler,
+   must be listed in ``allowed_overrides``, and may never be ``tenant``/``shard_key_selector``;
+4. enforce ``limits`` on the result (whatever set the value);
+5. the filter sent is ``default_filter AND request filter``; the search then ANDs the tenant's
+   partition condition on top (:func:`genseek.tenancy.scoped_filter`), so a request can narrow
+   the result set, never widen it or leave the tenant's partition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from qdrant_client.http import models
+
+from ..errors import ConfigError, InvalidRequestError
+from ..plugin.registry import Registry, get_registry
+from ..tenancy import check_filter
+from .model import FORBIDDEN_OVERRIDES, SEARCH_PARAMETERS, TenantConfig, expand_env
+
+#: What a search uses when neither the tenant nor the request says otherwise.
+LIBRARY_DEFAULTS: dict[str, Any] = {
+    "n_seeds": 8,
+    "limit": 10,
+    "offset": 0,
+    "filter": None,
+    "seed": None,
+    "score_threshold": None,
+    "with_payload": True,
+    "with_vectors": False,
+    "candidates": None,
+    "consistency": None,
+    "timeout": None,
+}
+
+
+@dataclass(frozen=True)
+class ResolvedRequest:
+    """The search arguments a tenant-bound request resolves to.
+
+    ``params`` are :meth:`GenerativeSearch.search` keyword arguments (``tenant`` included, set to
+    the tenant's partition value); ``controls`` are the sampler controls.
+    """
+
+    params: dict[str, Any]
+    controls: dict[str, Any] = field(default_factory=dict)
+
+    def search_kwargs(self) -> dict[str, Any]:
+        return {**self.params, **self.controls}
+
+
+def resolve_request(
+    config: TenantConfig,
+    request: Mapping[str, Any],
+    *,
+    sampler_controls: frozenset[str] | set[str],
+    tenant: str = "",
+) -> ResolvedRequest:
+    """Layer defaults, the tenant's configuration and the allowed request overrides.
+
+    Args:
+        config: the tenant's configuration.
+        request: the request's keyword arguments (without ``query``/``vector``).
+        sampler_controls: the names the tenant's sampler accepts (``sampler.info.controls``).
+        tenant: the tenant id, for error messages.
+
+    Raises:
+        InvalidRequestError: a forbidden, unknown or not-allowed override, or a value above the
+            tenant's limits. Nothing is sent.
+    """
+    who = f"tenant {tenant!r}" if tenant else "this tenant"
+    forbidden = sorted(set(request) & FORBIDDEN_OVERRIDES)
+    if forbidden:
+        raise InvalidRequestError(
+            f"{who}: {', '.join(forbidden)} cannot be set on a tenant-bound search; the tenant's partition "
+            f"({config.tenant_field}={config.partition!r}) is fixed by the binding"
+        )
+    controls_known = set(sampler_controls)
+    unknown = sorted(k for k in request if k not in SEARCH_PARAMETERS and k not in controls_known)
+    if unknown:
+        raise InvalidRequestError(
+            f"{who}: unknown request parameter(s) {', '.join(unknown)}; search parameters are "
+            f"{', '.join(sorted(SEARCH_PARAMETERS))} and sampler {config.sampler.id!r} accepts the controls "
+            f"{', '.join(sorted(controls_known)) or 'none'}"
+        )
+    allowed = set(config.allowed_overrides)
+    refused = sorted(k for k in request if k not in allowed)
+    if refused:
+        raise InvalidRequestError(
+            f"{who} does not allow requests to set {', '.join(refused)}; allowed overrides: "
+            f"{', '.join(sorted(allowed)) or 'none'}. Add them to allowed_overrides with `genseek tenant set` to allow them."
+        )
+
+    params = dict(LIBRARY_DEFAULTS)
+    params.update(
+        n_seeds=config.search.n_seeds,
+        limit=config.search.limit,
+        candidates=config.search.candidates,
+        score_threshold=config.search.score_threshold,
+    )
+    controls = dict(config.sampler.controls)
+    for key, value in request.items():
+        if key in SEARCH_PARAMETERS:
+            params[key] = value
+        else:
+            controls[key] = value
+
+    limits = config.limits
+    _within(who, "n_seeds", params["n_seeds"], limits.max_n_seeds, "limits.max_n_seeds")
+    _within(who, "limit", params["limit"], limits.max_limit, "limits.max_limit")
+    _within(who, "offset", params["offset"], limits.max_offset, "limits.max_offset")
+    if params["candidates"] is not None:
+        _within(who, "candidates", params["candidates"], limits.max_candidates, "limits.max_candidates")
+
+    params["filter"] = _and(config.filter, check_filter(params["filter"]))
+    params["tenant"] = config.partition
+    return ResolvedRequest(params=params, controls=controls)
+
+
+def _within(who: str, name: str, value: Any, high: int, limit_name: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidRequestError(f"{name} must be an integer, got {value!r}")
+    if value > high:
+        raise InvalidRequestError(f"{who}: {name}={value} is above its {limit_name}={high}")
+
+
+def _and(first: models.Filter | None, second: models.Filter | None) -> models.Filter | None:
+    parts = [f for f in (first, second) if f is not None]
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else models.Filter(must=parts)
+
+
+# -- components ---------------------------------------------------------------------------------
+def component_kwargs(config: TenantConfig) -> dict[str, Any]:
+    """``GenerativeSearch`` constructor arguments for the tenant (environment references expanded)."""
+    sampler_options = expand_env(dict(config.sampler.options), where="sampler.options")
+    if config.sampler.weights is not None:
+        sampler_options["weights"] = config.sampler.weights
+    return {
+        "encoder": None if config.encoder is None else config.encoder.id,
+        "encoder_options": None if config.encoder is None else expand_env(dict(config.encoder.options), where="encoder.options"),
+        "sampler": config.sampler.id,
+        "sampler_options": sampler_options,
+        "fuser": config.fuser.id,
+        "fuser_options": expand_env(dict(config.fuser.options), where="fuser.options"),
+        "vector_name": config.vector_name,
+        "tenant_field": config.tenant_field,
+        "max_seeds": config.limits.max_n_seeds,
+        "fusion": config.search.fusion,
+        "provenance": config.search.provenance,
+    }
+
+
+def check_components(config: TenantConfig, registry: Registry | None = None) -> None:
+    """Check a configuration against the registered components before it is stored or used.
+
+    Unknown encoder/sampler/fuser ids raise :class:`~genseek.errors.UnknownComponentError`
+    (listing what is available); sampler controls and allowed overrides that the sampler does not
+    accept raise :class:`ConfigError`. The sampler is instantiated (weights load lazily), the
+    encoder is not.
+    """
+    registry = registry or get_registry()
+    if config.encoder is not None:
+        registry.registration("encoder", config.encoder.id)
+    registry.registration("fuser", config.fuser.id)
+    registry.registration("sampler", config.sampler.id)
+    kwargs = component_kwargs(config)
+    sampler = registry.create("sampler", config.sampler.id, **kwargs["sampler_options"])
+    accepted = set(sampler.info.controls)
+    bad = sorted(set(config.sampler.controls) - accepted)
+    if bad:
+        raise ConfigError(
+            f"sampler {config.sampler.id!r} does not accept the control(s) {', '.join(bad)}; "
+            f"it accepts: {', '.join(sorted(accepted)) or 'none'}"
+        )
+    overrides = sorted(set(config.allowed_overrides) - SEARCH_PARAMETERS - accepted)
+    if overrides:
+        raise ConfigError(
+            f"allowed_overrides names {', '.join(overrides)}, which is neither a search parameter "
+            f"({', '.join(sorted(SEARCH_PARAMETERS))}) nor a control of sampler {config.sampler.id!r}"
+        )
+
+
+__all__ = ["LIBRARY_DEFAULTS", "ResolvedRequest", "check_components", "component_kwargs", "resolve_request"]
