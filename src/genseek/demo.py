@@ -21,10 +21,29 @@ READINGS = {
 }
 
 
-def run_demo(items: int = 2000, limit: int = 6) -> int:
+def _edge_catalog(vectors, payloads, path):
+    """The demo catalog in Qdrant Edge (``--backend edge``): a directory, HNSW built after loading."""
+    from .adapters.qdrant_edge import build_catalog
+
+    return build_catalog(path, vectors, payloads, vector_name="caption", name="musiccaps", tenant_field="tenant",
+                         payload_indexes={"caption": "text"}, progress=False)
+
+
+def run_demo(items: int = 2000, limit: int = 6, backend: str = "local") -> int:
     clips = load_clips(limit=items)
     encoder = HashingEncoder(dim=256)
     vectors = encoder.encode([clip.caption for clip in clips])
+    if backend == "edge":
+        import tempfile
+
+        workdir = tempfile.TemporaryDirectory(prefix="genseek-demo-")
+        payloads = [{"caption": clip.caption, "tenant": "label-a" if i % 2 else "label-b"} for i, clip in enumerate(clips)]
+        client = _edge_catalog(vectors, payloads, f"{workdir.name}/musiccaps")
+        try:
+            return _run(client, clips, encoder, limit, f"Qdrant Edge ({client.path})")
+        finally:
+            client.close()
+            workdir.cleanup()
     client = QdrantClient(":memory:")
     make_collection(
         client,
@@ -33,7 +52,11 @@ def run_demo(items: int = 2000, limit: int = 6) -> int:
         vector_name="caption",
         payload=lambda i: {"caption": clips[i].caption, "tenant": "label-a" if i % 2 else "label-b"},
     )
-    print(f"catalog: {len(clips)} MusicCaps captions in Qdrant local mode, tenants label-a / label-b\n")
+    return _run(client, clips, encoder, limit, "Qdrant local mode")
+
+
+def _run(client, clips, encoder, limit: int, where: str) -> int:
+    print(f"catalog: {len(clips)} MusicCaps captions in {where}, tenants label-a / label-b\n")
     for query, readings in READINGS.items():
         seeds = encoder.encode(readings)
         search = GenerativeSearch(

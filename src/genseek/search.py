@@ -28,7 +28,8 @@ from .plugin.registry import Registry, get_registry
 from .result import SearchResult, attach_provenance
 from .samplers.base import Sampler, SeedSet
 from .tenancy import TenantGuard, check_filter, check_tenant, scoped_filter
-from .vectors import as_vector
+from .tenants.bound import ForTenant
+from .vectors import as_matrix, as_vector
 
 FusionMode = Literal["auto", "engine", "client"]
 
@@ -107,6 +108,76 @@ class SearchPlanner:
         self.space: VectorSpace | None = None
         if fusion == "client" and not self.fuser.client_side:
             raise ConfigError(f"fuser {self.fuser.id!r} only runs in the engine; use fusion='auto' or 'engine'")
+        self._check_sampler_fits_encoder()
+
+    def _check_sampler_fits_encoder(self) -> None:
+        """A trained prior must be fed the vectors of the encoder it was trained on."""
+        info = self.sampler.info
+        if self.encoder is None:
+            return
+        encoder_info = self.encoder.info
+        if info.query_dim is not None and encoder_info.dim is not None and info.query_dim != encoder_info.dim:
+            raise DimensionMismatchError(
+                f"sampler {self.sampler.id!r} expects {info.query_dim}-d queries but encoder {encoder_info.id!r} "
+                f"gives {encoder_info.dim}-d; use the query encoder the prior was trained on"
+                + (f" ({info.query_encoder!r})" if info.query_encoder else "")
+            )
+        if info.query_encoder is not None and info.query_encoder != encoder_info.id:
+            raise ConfigError(
+                f"sampler {self.sampler.id!r} was trained on queries from encoder {info.query_encoder!r} but this "
+                f"search encodes with {encoder_info.id!r}; use encoder={info.query_encoder!r}"
+            )
+
+    def encode_controls(self, controls: dict[str, Any]) -> dict[str, Any]:
+        """Encode text values of the sampler's ``query_controls`` (e.g. ``negative="live"``) with the search's encoder."""
+        names = getattr(self.sampler, "query_controls", frozenset()) & controls.keys()
+        if not names:
+            return controls
+        out = dict(controls)
+        for name in names:
+            value = controls[name]
+            is_list = isinstance(value, (list, tuple)) and len(value) > 0 and all(isinstance(v, str) for v in value)
+            if not (isinstance(value, str) or is_list):
+                continue
+            if self.encoder is None:
+                raise InvalidRequestError(
+                    f"control {name!r} is text, but this search has no encoder to embed it; pass an encoded vector"
+                )
+            out[name] = self.encoder.encode(list(value) if is_list else value, modality="text")
+        return out
+
+    def fetch_scope(self, tenant: Any) -> models.Filter | None:
+        """The filter that limits reading stored points to the tenant (``None`` without tenancy)."""
+        return scoped_filter(None, self.tenant_field, check_tenant(self.tenant_field, tenant))
+
+    def refine_seeds(
+        self, point_id: Any, stored: Mapping[Any, np.ndarray], query_vector: np.ndarray, strength: Any, tenant: Any,
+        controls: dict[str, Any],
+    ) -> SeedSet:
+        """Run the sampler's inversion-based refinement of a stored point's vector (one seed)."""
+        if not getattr(self.sampler, "can_refine", False):
+            raise InvalidRequestError(
+                f"sampler {self.sampler.id!r} cannot refine a point; create the search with a generative sampler "
+                "that supports it (e.g. sampler='diffusion')"
+            )
+        self.sampler.check_controls(controls)
+        controls = self.encode_controls(controls)
+        wanted = str(point_id).lower()
+        vector = next((v for k, v in stored.items() if str(k).lower() == wanted), None)
+        if vector is None:
+            scope = f" for tenant {tenant!r}" if self.tenant_field is not None else ""
+            raise InvalidRequestError(
+                f"point {point_id!r} was not found in collection {self.collection!r}{scope} "
+                f"(or it has no vector {self.space.name or '(default)'!r})"  # type: ignore[union-attr]
+            )
+        start = time.perf_counter()
+        refined = self.sampler.refine(vector, query_vector, strength, **controls)
+        elapsed = (time.perf_counter() - start) * 1e3
+        return SeedSet(
+            vectors=np.asarray(refined, np.float32)[None, :],
+            labels=(f"refined {point_id}",),
+            info={"refined_from": point_id, "strength": strength, "refine_ms": elapsed},
+        )
 
     def bind_space(self, space: VectorSpace) -> None:
         """Record the collection's vector space and check the sampler/encoder fit it."""
@@ -126,8 +197,6 @@ class SearchPlanner:
         if vector is not None:
             array = np.asarray(vector, dtype=np.float32) if not isinstance(vector, np.ndarray) else vector
             if array.ndim == 2 and array.shape[0] > 1:  # a token sequence for sequence-conditioned samplers
-                from .vectors import as_matrix
-
                 return as_matrix(array, name="vector")
             return as_vector(vector, name="vector")
         if self.encoder is None:
@@ -153,8 +222,9 @@ class SearchPlanner:
         timeout: int | None,
         capabilities: Capabilities,
         controls: dict[str, Any],
+        seeds: SeedSet | None = None,
     ) -> PreparedSearch:
-        """Validate everything, sample the seeds and plan the request. Sends nothing."""
+        """Validate everything, sample the seeds (unless ``seeds`` are given) and plan the request. Sends nothing."""
         assert self.space is not None, "bind_space() must run first"
         _check_int("n_seeds", n_seeds, low=1, high=self.max_seeds)
         _check_int("limit", limit, low=1)
@@ -169,12 +239,15 @@ class SearchPlanner:
             raise InvalidRequestError(f"seed must be a non-negative integer, got {seed!r}")
         caller_filter = check_filter(filter)
         tenant_value = check_tenant(self.tenant_field, tenant)
-        self.sampler.check_controls(controls)
-
         timings: dict[str, float] = {}
-        start = time.perf_counter()
-        seeds = self.sampler.sample(query_vector, n_seeds, generator=np.random.default_rng(seed), **controls)
-        timings["sample_ms"] = (time.perf_counter() - start) * 1e3
+        if seeds is None:
+            self.sampler.check_controls(controls)
+            controls = self.encode_controls(controls)
+            start = time.perf_counter()
+            seeds = self.sampler.sample(query_vector, n_seeds, generator=np.random.default_rng(seed), **controls)
+            timings["sample_ms"] = (time.perf_counter() - start) * 1e3
+        else:
+            timings["sample_ms"] = float(seeds.info.get("refine_ms", 0.0))
         if not isinstance(seeds, SeedSet):
             raise InvalidRequestError(f"sampler {self.sampler.id!r} returned {type(seeds).__name__}, not a SeedSet")
         if seeds.dim != self.space.dim:
@@ -310,6 +383,10 @@ _COMMON_DOC = """
 class GenerativeSearch:
     __doc__ = "Generative search over one Qdrant collection (synchronous).\n" + _COMMON_DOC
 
+    #: ``GenerativeSearch.for_tenant("acme", client=...)`` or ``search.for_tenant("acme")``: a
+    #: searcher bound to a tenant's stored configuration (see :mod:`genseek.tenants`).
+    for_tenant = ForTenant(asynchronous=False)
+
     def __init__(
         self,
         client: Any,
@@ -434,9 +511,50 @@ class GenerativeSearch:
         prepared.timings["total_ms"] = (time.perf_counter() - total) * 1e3
         return result
 
+    def refine(
+        self, point_id: Any, query: Any = None, *, vector: Any = None, strength: float = 0.5, **kwargs: Any
+    ) -> SearchResult:
+        """"More like this point, but …": refine a stored point's vector toward a new query, then search.
+
+        The point's stored vector is read through the adapter with the tenant scope applied (a
+        point of another tenant is "not found"), re-noised along the prior's deterministic ODE to
+        the level given by ``strength`` and denoised under ``query`` (DDIM inversion,
+        GD-Retriever §4.3). The result is searched as one seed.
+
+        Args:
+            point_id: id of the stored point to start from.
+            query / vector: the new condition ("with electric guitar"), as for :meth:`search`.
+            strength: in ``[0, 1]``; 0 searches the stored vector itself, larger values move further.
+            **kwargs: the other :meth:`search` arguments (``tenant``, ``filter``, ``limit`` …) and
+                the sampler's refine controls (``guidance``, ``negative``, ``steps``, ``align``).
+
+        Raises:
+            InvalidRequestError: the sampler cannot refine, or the point is not found (for this tenant).
+        """
+        total = time.perf_counter()
+        params = _search_params(kwargs)
+        controls = params.pop("controls")
+        query_vector = self.planner.encode_query(query, vector)
+        stored = self.adapter.fetch_vectors(
+            self.planner.collection, self.vector_space.name, [point_id], self.planner.fetch_scope(params["tenant"])
+        )
+        seeds = self.planner.refine_seeds(point_id, stored, query_vector, strength, params["tenant"], controls)
+        prepared = self.planner.prepare(
+            query_vector, capabilities=self.adapter.capabilities(), controls={}, seeds=seeds, **params
+        )
+        start = time.perf_counter()
+        response = self.adapter.run(prepared.request)
+        prepared.timings["qdrant_ms"] = (time.perf_counter() - start) * 1e3
+        result = self.planner.finish(prepared, response, params["score_threshold"])
+        prepared.timings["total_ms"] = (time.perf_counter() - total) * 1e3
+        return result
+
 
 class AsyncGenerativeSearch:
     __doc__ = "Generative search over one Qdrant collection (asyncio twin of GenerativeSearch).\n" + _COMMON_DOC
+
+    #: Async twin of :attr:`GenerativeSearch.for_tenant` (needs ``store=``, see :mod:`genseek.tenants`).
+    for_tenant = ForTenant(asynchronous=True)
 
     def __init__(
         self,
@@ -504,6 +622,33 @@ class AsyncGenerativeSearch:
         response = await self.adapter.run(prepared.request)
         prepared.timings["qdrant_ms"] = (time.perf_counter() - start) * 1e3
         result = self.planner.finish(prepared, response, score_threshold)
+        prepared.timings["total_ms"] = (time.perf_counter() - total) * 1e3
+        return result
+
+    async def refine(
+        self, point_id: Any, query: Any = None, *, vector: Any = None, strength: float = 0.5, **kwargs: Any
+    ) -> SearchResult:
+        """Same arguments and result as :meth:`GenerativeSearch.refine` (the prior runs in a worker thread)."""
+        total = time.perf_counter()
+        await self._ensure_bound()
+        params = _search_params(kwargs)
+        controls = params.pop("controls")
+        capabilities = await self.adapter.capabilities()
+        query_vector = await asyncio.to_thread(self.planner.encode_query, query, vector)
+        assert self.planner.space is not None
+        stored = await self.adapter.fetch_vectors(
+            self.planner.collection, self.planner.space.name, [point_id], self.planner.fetch_scope(params["tenant"])
+        )
+
+        def plan() -> PreparedSearch:
+            seeds = self.planner.refine_seeds(point_id, stored, query_vector, strength, params["tenant"], controls)
+            return self.planner.prepare(query_vector, capabilities=capabilities, controls={}, seeds=seeds, **params)
+
+        prepared = await asyncio.to_thread(plan)
+        start = time.perf_counter()
+        response = await self.adapter.run(prepared.request)
+        prepared.timings["qdrant_ms"] = (time.perf_counter() - start) * 1e3
+        result = self.planner.finish(prepared, response, params["score_threshold"])
         prepared.timings["total_ms"] = (time.perf_counter() - total) * 1e3
         return result
 

@@ -194,6 +194,11 @@ def _match(match: Any, where: str) -> Any:
         models.MatchPrefix: ("prefix", qe.MatchPrefix),
         models.MatchSubstring: ("substring", qe.MatchSubstring),
     }
+    if isinstance(match, models.MatchValue) and isinstance(match.value, bool):
+        raise UnsupportedFilterError(
+            f"{where}: qdrant-edge-py cannot match boolean payload values (its MatchValue({match.value}) matches "
+            "no point, indexed or not); store the flag as a keyword or an integer, or use the qdrant-client backend"
+        )
     for model, (attr, edge_cls) in simple.items():
         if isinstance(match, model):
             _check_consumed(match, {attr}, where)

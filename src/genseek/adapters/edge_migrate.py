@@ -3,7 +3,8 @@
 :func:`catalog_from_qdrant` copies the dense vectors (names, sizes, distances), every payload, the
 point ids and the payload indexes (the tenant field keeps ``is_tenant=True``), then builds HNSW
 once at the end. The source is only read. Going the other way — embedded to a Qdrant server or
-cluster — is qdrant-client's ``client.migrate`` (see ``docs/scaling.md``).
+cluster — is qdrant-client's ``client.migrate`` for local mode, and :func:`catalog_to_qdrant` for an
+Edge catalog (optionally one custom shard key per tenant; see ``docs/scaling.md``).
 """
 
 from __future__ import annotations
@@ -45,8 +46,6 @@ def _dense_vectors(info: models.CollectionInfo, collection: str, vector_names: l
             raise CollectionError(f"collection {collection!r} has no dense vector {name!r}; it has {list(available)}")
         params = available[name]
         out[name] = (int(params.size), _DISTANCES[params.distance])
-    if info.config.params.sparse_vectors and vector_names is None:  # pragma: no cover - guarded above
-        pass
     return out
 
 
@@ -87,6 +86,8 @@ def catalog_from_qdrant(
         vector_names: which dense vectors to copy (default: all; sparse vectors are never copied).
         tenant_field: the tenant key (default: the source's ``is_tenant`` index, if any).
         payload_indexes: ``{field: schema}`` to create (default: the source's payload indexes).
+            Local mode records no payload indexes, so from local mode pass ``tenant_field`` and
+            ``payload_indexes`` explicitly; from a server they are copied.
         scroll_filter: copy only the points matching it (e.g. one tenant).
         batch_size / progress: scroll page size and progress bar (default: on for > 20 pages).
         **create_options: passed to :meth:`EdgeCatalog.create` (HNSW settings, ``on_stale`` …).
@@ -161,4 +162,96 @@ def _copy(catalog: EdgeCatalog, records: list[models.Record], spaces: dict[str |
     )
 
 
-__all__ = ["catalog_from_qdrant"]
+
+
+def iter_catalog_points(catalog: EdgeCatalog, *, batch_size: int = 1024, scroll_filter: models.Filter | None = None):
+    """Yield the catalog's points as lists of qdrant-client ``PointStruct`` (vectors and payloads)."""
+    from .edge_filters import edge_module, to_edge_filter
+
+    qe = edge_module()
+    names = [s.name for s in catalog.vector_spaces]
+    offset = None
+    edge_filter = to_edge_filter(scroll_filter)
+    while True:
+        records, offset = catalog.shard.scroll(
+            qe.ScrollRequest(offset=offset, limit=batch_size, filter=edge_filter, with_payload=True, with_vector=True)
+        )
+        points = []
+        for record in records:
+            vector = record.vector
+            if isinstance(vector, dict):
+                vector = {name: list(vector[name or ""]) for name in names}
+                if names == [None]:
+                    vector = vector[None]
+            pid = record.id if isinstance(record.id, int) else str(record.id)
+            points.append(models.PointStruct(id=pid, vector=vector, payload=record.payload or {}))
+        if points:
+            yield points
+        if offset is None:
+            return
+
+
+def catalog_to_qdrant(
+    catalog: EdgeCatalog,
+    client: Any,
+    collection: str | None = None,
+    *,
+    shard_by_tenant: bool = False,
+    replication_factor: int | None = None,
+    batch_size: int = 1024,
+    progress: bool | None = None,
+) -> str:
+    """Copy an Edge catalog into a qdrant-client collection (a server or cluster; local mode works too).
+
+    Creates ``collection`` (default: the catalog's name) with the catalog's vectors and payload
+    indexes (the tenant field ``is_tenant=True``), then uploads every point. With
+    ``shard_by_tenant`` the collection uses custom sharding: one shard key per tenant value, each
+    point written to its tenant's shard — searches then pass ``shard_key_selector=<tenant>``
+    (docs/scaling.md). Returns the collection name.
+    """
+    collection = collection or catalog.name
+    if client.collection_exists(collection):
+        raise ConfigError(f"collection {collection!r} already exists in the target; choose another name or drop it")
+    tenant = catalog.tenant_field
+    if shard_by_tenant and tenant is None:
+        raise ConfigError("shard_by_tenant needs a catalog with a tenant_field")
+    distance = {v: k for k, v in _DISTANCES.items()}
+    spaces = catalog.vector_spaces
+    params = {s.name: models.VectorParams(size=s.dim, distance=distance[s.distance]) for s in spaces}
+    vectors_config = params[None] if list(params) == [None] else params
+    client.create_collection(
+        collection,
+        vectors_config=vectors_config,
+        sharding_method=models.ShardingMethod.CUSTOM if shard_by_tenant else None,
+        replication_factor=replication_factor,
+    )
+    for field_name, schema in catalog.payload_indexes.items():
+        if field_name == tenant and schema == "keyword":
+            field_schema: Any = models.KeywordIndexParams(type=models.KeywordIndexType.KEYWORD, is_tenant=True)
+        else:
+            field_schema = models.PayloadSchemaType(schema)
+        client.create_payload_index(collection, field_name, field_schema=field_schema)
+    created: set[Any] = set()
+    bar = _progress((len(catalog) + batch_size - 1) // batch_size, f"copy Edge → {collection}", progress)
+    try:
+        for points in iter_catalog_points(catalog, batch_size=batch_size):
+            if not shard_by_tenant:
+                client.upsert(collection, points=points)
+            else:
+                by_key: dict[Any, list[models.PointStruct]] = {}
+                for point in points:
+                    by_key.setdefault((point.payload or {}).get(tenant), []).append(point)
+                for key, group in by_key.items():
+                    if key is None:
+                        raise ConfigError(f"a point lacks the tenant field {tenant!r}; it cannot be routed to a shard")
+                    if key not in created:
+                        client.create_shard_key(collection, key)
+                        created.add(key)
+                    client.upsert(collection, points=group, shard_key_selector=key)
+            bar.update(1)
+    finally:
+        bar.close()
+    return collection
+
+
+__all__ = ["catalog_from_qdrant", "catalog_to_qdrant", "iter_catalog_points"]

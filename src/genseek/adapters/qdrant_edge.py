@@ -30,6 +30,9 @@ configuration drive embedded and clustered deployments alike (``docs/scaling.md`
 
 from __future__ import annotations
 
+import asyncio
+import sys
+import threading
 import uuid
 from typing import Any
 
@@ -38,7 +41,7 @@ from qdrant_client.http import models
 
 from ..errors import CollectionError, ConfigError, InvalidRequestError
 from ..fusers.base import EngineFusion
-from .base import Adapter, Capabilities, SeedSearch, SeedSearchResponse, VectorSpace
+from .base import Adapter, AsyncAdapter, Capabilities, SeedSearch, SeedSearchResponse, VectorSpace
 from .edge_catalog import (
     CatalogLockedError,
     EdgeCatalog,
@@ -54,7 +57,7 @@ from .edge_filters import (
     to_edge_payload_selector,
     to_edge_vector_selector,
 )
-from .edge_migrate import catalog_from_qdrant
+from .edge_migrate import catalog_from_qdrant, catalog_to_qdrant, iter_catalog_points
 
 #: ``SeedSearch.params`` keys the Edge adapter understands (search-time HNSW settings).
 SEARCH_PARAM_KEYS = ("hnsw_ef", "exact", "indexed_only")
@@ -191,8 +194,8 @@ class EdgeAdapter(Adapter):
     def accepts(cls, client: Any) -> bool:
         if isinstance(client, EdgeCatalog):
             return True
-        kind = type(client)
-        return kind.__module__.startswith("qdrant_edge") and kind.__name__ == "EdgeShard"
+        edge = sys.modules.get("qdrant_edge")  # a bare shard implies qdrant_edge is imported already
+        return edge is not None and isinstance(client, edge.EdgeShard)
 
     def capabilities(self) -> Capabilities:
         return edge_capabilities()
@@ -246,7 +249,50 @@ class EdgeAdapter(Adapter):
         return out
 
 
+class AsyncEdgeAdapter(AsyncAdapter):
+    """Asyncio twin of :class:`EdgeAdapter`: the same requests, run in a worker thread.
+
+    Choose it explicitly — ``AsyncGenerativeSearch(catalog, ..., adapter="edge-async")`` — since the
+    same :class:`EdgeCatalog` also drives the synchronous adapter. Calls are serialised by a lock
+    (one Edge shard, used from one thread at a time), so the event loop never blocks on the engine.
+    """
+
+    id = "edge-async"
+    description = "Qdrant Edge for AsyncGenerativeSearch (engine calls in a worker thread)"
+
+    def __init__(self, client: Any) -> None:
+        super().__init__(client)
+        self._sync = EdgeAdapter(client)
+        self._lock = threading.Lock()
+
+    @classmethod
+    def accepts(cls, client: Any) -> bool:
+        return EdgeAdapter.accepts(client)
+
+    async def _call(self, fn: Any, *args: Any) -> Any:
+        def locked() -> Any:
+            with self._lock:
+                return fn(*args)
+
+        return await asyncio.to_thread(locked)
+
+    async def capabilities(self) -> Capabilities:
+        return self._sync.capabilities()
+
+    async def vector_space(self, collection: str, vector_name: str | None) -> VectorSpace:
+        return self._sync.vector_space(collection, vector_name)
+
+    async def run(self, search: SeedSearch) -> SeedSearchResponse:
+        return await self._call(self._sync.run, search)
+
+    async def fetch_vectors(
+        self, collection: str, vector_name: str | None, ids: list[Any], filter: models.Filter | None
+    ) -> dict[Any, np.ndarray]:
+        return await self._call(self._sync.fetch_vectors, collection, vector_name, ids, filter)
+
+
 __all__ = [
+    "AsyncEdgeAdapter",
     "CatalogLockedError",
     "EdgeAdapter",
     "EdgeCatalog",
@@ -257,6 +303,8 @@ __all__ = [
     "build_catalog",
     "build_edge_requests",
     "catalog_from_qdrant",
+    "catalog_to_qdrant",
+    "iter_catalog_points",
     "edge_capabilities",
     "edge_fusion_query",
     "to_scored_point",

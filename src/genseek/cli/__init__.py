@@ -19,6 +19,10 @@ from ..errors import GenseekError
 COMMANDS: tuple[str, ...] = (
     "genseek.cli.plugins",
     "genseek.cli.demo",
+    "genseek.cli.train",
+    "genseek.cli.eval",
+    "genseek.cli.tenant",
+    "genseek.cli.migrate",
 )
 
 

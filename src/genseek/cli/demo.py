@@ -16,4 +16,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--items", type=int, default=2000, help="number of MusicCaps clips in the catalog (default 2000)")
     parser.add_argument("--limit", type=int, default=6, help="results per query (default 6)")
-    parser.set_defaults(func=lambda args: run_demo(items=args.items, limit=args.limit))
+    parser.add_argument(
+        "--backend",
+        choices=("local", "edge"),
+        default="local",
+        help="where the catalog lives: qdrant-client local mode (default) or Qdrant Edge in a temporary "
+        "directory (needs `pip install 'genseek[edge]'`)",
+    )
+    parser.set_defaults(func=lambda args: run_demo(items=args.items, limit=args.limit, backend=args.backend))

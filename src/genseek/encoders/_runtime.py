@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ def import_optional(module: str, *, component: str, package: str, extra: str) ->
         if missing and missing.split(".")[0] != module.split(".")[0]:
             raise MissingDependencyError(component, f"{package}' (its dependency {missing!r})", extra) from exc
         raise MissingDependencyError(component, package, extra) from exc
-    except Exception as exc:  # noqa: BLE001 - a broken install must name the package and the fix
+    except Exception as exc:
         raise ConfigError(
             f"{component}: {package!r} is installed but fails to import ({type(exc).__name__}: {exc}). "
             f"Reinstall a consistent set with `pip install --force-reinstall 'genseek[{extra}]'`"
@@ -44,15 +45,22 @@ def import_optional(module: str, *, component: str, package: str, extra: str) ->
 def hf_offline() -> Iterator[None]:
     """Set ``HF_HUB_OFFLINE=1`` (and friends) for the duration of the block.
 
-    genseek never downloads models: every encoder loads local files. Hugging Face libraries read
-    these variables at import time and on each call, so imports of transformers / laion_clap and
-    model construction happen inside this block.
+    genseek never downloads models: every encoder loads local files. ``huggingface_hub`` reads
+    the variable once, when it is imported, so an already-imported ``huggingface_hub.constants``
+    is switched to offline for the block too. Imports of transformers / laion_clap and model
+    construction happen inside this block.
     """
     saved = {key: os.environ.get(key) for key in OFFLINE_ENV}
     os.environ.update(OFFLINE_ENV)
+    constants = sys.modules.get("huggingface_hub.constants")  # read the variable once, at its import
+    saved_flag = getattr(constants, "HF_HUB_OFFLINE", None)
+    if constants is not None:
+        constants.HF_HUB_OFFLINE = True
     try:
         yield
     finally:
+        if constants is not None:
+            constants.HF_HUB_OFFLINE = saved_flag
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
@@ -112,7 +120,7 @@ def load_state_dict(component: str, path: Path) -> dict[str, Any]:
             state = load_file(str(path), device="cpu")
         else:
             state = torch.load(str(path), map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - truncated, tampered or pickled-code files
+    except Exception as exc:
         raise WeightsError(
             f"{component}: cannot read weights file {str(path)!r} ({type(exc).__name__}: {exc}). Only "
             "safetensors files and plain tensor checkpoints load (torch.load(weights_only=True)); "

@@ -49,6 +49,7 @@ PACKAGED_MODELS: dict[str, tuple[str, str]] = {
 }
 DEFAULT_MODEL = "all-minilm-l6-v2"
 POOLINGS = ("auto", "mean", "cls", "max")
+_OFFSET_POSITION_TYPES = frozenset({"roberta", "xlm-roberta", "camembert", "longformer"})
 _T5_TYPES = frozenset({"t5", "mt5", "umt5", "longt5"})
 _DENSE_ACTIVATIONS = {"Identity": "Identity", "Tanh": "Tanh", "ReLU": "ReLU", "GELU": "GELU", "Sigmoid": "Sigmoid"}
 
@@ -152,6 +153,11 @@ def _read_layout(directory: Path) -> _Layout:
                     f"{COMPONENT}: sentence-transformers module {kind!r} in {str(modules_file)!r} is not supported "
                     "(supported: Transformer, Pooling, Dense, Normalize); export the model without it"
                 )
+    tokenizer_config = transformer_dir / "tokenizer_config.json"
+    if max_length is None and tokenizer_config.exists():
+        declared_limit = _read_json(tokenizer_config).get("model_max_length")
+        if isinstance(declared_limit, int) and 0 < declared_limit <= 100_000:
+            max_length = declared_limit
     config_file = transformer_dir / "config.json"
     if not config_file.exists():
         raise WeightsError(
@@ -162,10 +168,25 @@ def _read_layout(directory: Path) -> _Layout:
     hidden = config.get("hidden_size") or config.get("d_model") or config.get("dim")
     if not isinstance(hidden, int):
         raise WeightsError(f"{COMPONENT}: {str(config_file)!r} gives no hidden_size / d_model")
-    return _Layout(transformer_dir, str(config.get("model_type", "")), hidden, pooling, normalize, max_length, tuple(dense))
+    model_type = str(config.get("model_type", ""))
+    positions = config.get("max_position_embeddings")
+    if isinstance(positions, int) and positions > 0:  # learned positions bound the usable length
+        usable = positions - (2 if model_type in _OFFSET_POSITION_TYPES else 0)
+        max_length = min(max_length or 512, usable)
+    return _Layout(transformer_dir, model_type, hidden, pooling, normalize, max_length, tuple(dense))
 
 
 def _pooling_from_config(cfg: dict[str, Any], where: Path) -> str:
+    """The pooling of a sentence-transformers Pooling config (v2–v5 boolean flags, or v6 ``pooling_mode``)."""
+    declared = cfg.get("pooling_mode")
+    if declared is not None:
+        names = [declared] if isinstance(declared, str) else list(declared)
+        aliases = {"cls": "cls", "cls_token": "cls", "mean": "mean", "mean_tokens": "mean", "max": "max",
+                   "max_tokens": "max"}
+        if len(names) != 1 or names[0] not in aliases:
+            raise ConfigError(f"{COMPONENT}: pooling {declared!r} in {str(where)!r} is not supported; "
+                              "genseek supports exactly one of cls / mean / max")
+        return aliases[names[0]]
     modes = [name for name, key in (("cls", "pooling_mode_cls_token"), ("mean", "pooling_mode_mean_tokens"),
                                    ("max", "pooling_mode_max_tokens")) if cfg.get(key)]
     others = [k for k, v in cfg.items() if k.startswith("pooling_mode_") and v and k not in (
@@ -186,8 +207,8 @@ class HFTextEncoder(Encoder):
             ``"cls"`` or ``"max"``.
         normalize: L2-normalise pooled vectors (default True: collections use cosine, and a
             sentence-transformers ``Normalize`` module is then reproduced exactly).
-        max_length: token limit (truncation); ``None`` uses the directory's ``max_seq_length`` or
-            the tokenizer's limit, capped at 512.
+        max_length: token limit (truncation); ``None`` uses the directory's ``max_seq_length``,
+            else the tokenizer's ``model_max_length``, else 512.
         prefix: text prepended to every input (e.g. ``"query: "`` for E5 models).
         batch_size: texts per forward pass.
         device: ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"``, ``"cuda:N"``.
@@ -263,7 +284,6 @@ class HFTextEncoder(Encoder):
             return self._loaded
 
     def _build(self) -> tuple[Any, Any, list[Any], str, bool]:
-        import torch
 
         device = resolve_device(COMPONENT, self._device_request)
         fp16 = resolve_fp16(COMPONENT, self._fp16_request, device)
@@ -272,7 +292,7 @@ class HFTextEncoder(Encoder):
             source = str(self._layout.transformer_dir)
             try:
                 tokenizer = transformers.AutoTokenizer.from_pretrained(source)
-            except Exception as exc:  # noqa: BLE001 - missing/corrupt tokenizer files
+            except Exception as exc:
                 raise WeightsError(f"{COMPONENT}: cannot load the tokenizer from {source!r}: {exc}") from exc
             model_class = transformers.T5EncoderModel if self._layout.model_type in _T5_TYPES else transformers.AutoModel
             try:
@@ -304,7 +324,7 @@ class HFTextEncoder(Encoder):
             if not isinstance(text, str):
                 raise InvalidRequestError(f"{COMPONENT}: text inputs must be str, got {type(text).__name__}")
         tokenizer, model, _, device, _ = self._load()
-        limit = self.max_length or min(int(getattr(tokenizer, "model_max_length", 512) or 512), 512)
+        limit = self.max_length or 512
         batch = tokenizer([self.prefix + t for t in texts], padding=True, truncation=True, max_length=limit,
                           return_tensors="pt")
         inputs = {k: v.to(device) for k, v in batch.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
@@ -393,4 +413,4 @@ def _load_dense(entry: tuple[Path, int, int, str], device: str, fp16: bool) -> A
     return layer.half() if fp16 else layer
 
 
-__all__ = ["DEFAULT_MODEL", "HFTextEncoder", "PACKAGED_MODELS", "TokenStates", "resolve_model_path"]
+__all__ = ["DEFAULT_MODEL", "PACKAGED_MODELS", "HFTextEncoder", "TokenStates", "resolve_model_path"]

@@ -1,1 +1,33 @@
-"""Collection migrations (see the tenant-configuration and migrations issue)."""
+"""Collection migrations: ordered, named, idempotent steps recorded in a ledger in Qdrant.
+
+* :class:`MigrationPlan` — the steps for one target collection (``create_collection``,
+  ``add_vector``, ``payload_index``, ``backfill``, ``alias``), from Python, JSON or TOML;
+* :class:`Migrator` — ``status()``, ``plan()`` (dry run), ``apply()`` (resumable),
+  ``rollback()``;
+* :func:`backfill` — encode a payload field into a named vector, resumable after a crash at any
+  batch, touching nothing but that vector.
+"""
+
+from .backfill import BackfillProgress, backfill
+from .ledger import DEFAULT_LEDGER, Ledger
+from .plan import AddVector, Alias, Backfill, CreateCollection, MigrationPlan, PayloadIndex, VectorSpec, load_plan, parse_plan
+from .runner import Migrator, PlannedStep, StepStatus
+
+__all__ = [
+    "AddVector",
+    "Alias",
+    "Backfill",
+    "BackfillProgress",
+    "CreateCollection",
+    "DEFAULT_LEDGER",
+    "Ledger",
+    "MigrationPlan",
+    "Migrator",
+    "PayloadIndex",
+    "PlannedStep",
+    "StepStatus",
+    "VectorSpec",
+    "backfill",
+    "load_plan",
+    "parse_plan",
+]

@@ -95,6 +95,12 @@ class Sampler(abc.ABC):
 
     id: ClassVar[str]
     controls: ClassVar[frozenset[str]] = frozenset()
+    #: Controls whose text values (a ``str`` or a list of ``str``) the search encodes with its own
+    #: query encoder before calling :meth:`sample` (e.g. a negative prompt ``negative="live"``).
+    #: A list of texts is encoded to a ``(k, d_q)`` matrix; the sampler decides how to combine it.
+    query_controls: ClassVar[frozenset[str]] = frozenset()
+    #: True when the sampler implements :meth:`refine`.
+    can_refine: ClassVar[bool] = False
     description: ClassVar[str] = ""
 
     @property
@@ -104,6 +110,17 @@ class Sampler(abc.ABC):
     @abc.abstractmethod
     def sample(self, query: np.ndarray, n: int, *, generator: np.random.Generator, **controls: Any) -> SeedSet:
         """Produce seeds for one query (see the class docstring for the contract)."""
+
+    def refine(self, vector: np.ndarray, condition: np.ndarray, strength: float, **controls: Any) -> np.ndarray:
+        """Edit an existing target-space vector toward a new condition (inversion-based refinement).
+
+        Only samplers with ``can_refine = True`` implement it; the default raises
+        :class:`InvalidRequestError`. ``strength`` in ``[0, 1]``: 0 returns ``vector`` unchanged.
+        """
+        raise InvalidRequestError(
+            f"sampler {self.id!r} cannot refine a vector; use a generative sampler that supports it "
+            "(e.g. sampler='diffusion')"
+        )
 
     def check_controls(self, controls: Mapping[str, Any]) -> None:
         """Raise :class:`InvalidRequestError` for control names this sampler does not accept."""

@@ -21,7 +21,9 @@ that depends only on the condition once (the conditional part of every FiLM proj
 the attention keys/values); :meth:`forward_prepared` then does per-step work only. Since the
 FiLM projection is linear in the summed embedding, ``film(noise_emb + cond_emb) =
 film(noise_emb) + film_nobias(cond_emb)``; the noise part is computed once per distinct ``σ``
-(one row when the whole batch shares it). ``forward`` is ``forward_prepared(prepare(...))``.
+(one row when the whole batch shares it) and, at inference, cached per σ value (keyed also on
+the parameters' versions, so in-place updates invalidate it). ``forward`` is
+``forward_prepared(prepare(...))``.
 
 Interface (used by :class:`genseek.samplers.edm.EDMPrecond`)::
 
@@ -37,6 +39,8 @@ This module is a stable API: the training package imports it.
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Literal
 
@@ -46,6 +50,8 @@ from torch import nn
 from torch.nn import functional as F
 
 Architecture = Literal["film_mlp", "cross_attention"]
+#: Distinct noise levels whose FiLM noise projections a model keeps (a few sampling grids).
+FILM_CACHE_SIZE = 1024
 
 
 class DenoiserConfig(BaseModel):
@@ -165,10 +171,55 @@ class _Backbone(nn.Module):
         # Zero-initialised head: an untrained F is 0, so D(z̃) = c_skip·z̃ (a stable start).
         nn.init.zeros_(self.out_proj.weight)
         nn.init.zeros_(self.out_proj.bias)
+        self._film_cache: OrderedDict = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     def _film_noise(self, noise_cond: torch.Tensor) -> list[torch.Tensor]:
+        """Noise part of every block's FiLM projection; cached per σ at inference (it depends on σ only)."""
+        cacheable = noise_cond.numel() == 1 and not self.training and not torch.is_grad_enabled()
+        if not cacheable:
+            return self._compute_film_noise(noise_cond)
+        params = self._film_params()
+        key = (float(noise_cond.reshape(())), noise_cond.dtype, str(noise_cond.device), tuple(p._version for p in params))
+        with self._cache_lock:
+            hit = self._film_cache.get(key)
+            if hit is not None:
+                self._film_cache.move_to_end(key)
+                return hit
+        with torch.inference_mode(False), torch.no_grad():  # normal tensors: usable under autograd later
+            value = self._compute_film_noise(noise_cond.clone())
+        with self._cache_lock:
+            self._film_cache[key] = value
+            while len(self._film_cache) > FILM_CACHE_SIZE:
+                self._film_cache.popitem(last=False)
+        return value
+
+    def _compute_film_noise(self, noise_cond: torch.Tensor) -> list[torch.Tensor]:
         emb = self.noise_embed(noise_cond)
         return [F.linear(emb, block.film.weight, block.film.bias) for block in self.blocks]
+
+    def _film_params(self) -> list[torch.Tensor]:
+        params = list(self.noise_embed.parameters())
+        for block in self.blocks:
+            params += [block.film.weight, block.film.bias]
+        return params
+
+    def __getstate__(self) -> dict:
+        state = super().__getstate__() if hasattr(super(), "__getstate__") else self.__dict__.copy()
+        state = dict(state)
+        state.pop("_film_cache", None)
+        state.pop("_cache_lock", None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        self._film_cache = OrderedDict()
+        self._cache_lock = threading.Lock()
+
+    def train(self, mode: bool = True):
+        with self._cache_lock:
+            self._film_cache.clear()
+        return super().train(mode)
 
     def _check_x(self, x: torch.Tensor) -> None:
         if x.ndim != 2 or x.shape[-1] != self.config.target_dim:

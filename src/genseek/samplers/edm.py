@@ -10,8 +10,8 @@ itself follows Karras et al. 2022 ("EDM"):
   :class:`TangentSchedule`;
 * the Karras solver grid with ``ρ = 7`` (eq. 15), :func:`karras_sigmas` / :meth:`TangentSchedule.karras_times`;
 * the training noise distribution ``σ = σ_min·(σ_data·σ_max/σ_min)^δ``, ``δ ~ U[0, 1]`` (eq. 13),
-  :func:`sample_training_sigmas`, and the EDM loss weight ``λ(σ) = (σ_data² + σ²)/(σ_data·σ)``
-  (eq. 14), :func:`loss_weight`, combined in :func:`denoising_loss` (eq. 1).
+  :func:`sample_training_sigmas`, and the EDM loss weight ``λ(σ) = (σ_data² + σ²)/(σ_data·σ)²``
+  (eq. 14; see :func:`loss_weight` for the square), combined in :func:`denoising_loss` (eq. 1).
 
 Note on ``σ_max``: the paper's ``σ_max = 100`` scales the *normalised* schedule ``σ̂(t)`` (eq. 6);
 the absolute largest noise level is ``σ(1) = σ_data·σ_max``. ``σ_min = 1e-4`` is an absolute clip.
@@ -171,16 +171,23 @@ def sample_training_sigmas(
 
 
 def loss_weight(sigma: torch.Tensor, sigma_data: float) -> torch.Tensor:
-    """EDM loss weight ``λ(σ) = (σ_data² + σ²)/(σ_data·σ)`` (eq. 14)."""
+    """EDM loss weight ``λ(σ) = (σ_data² + σ²)/(σ_data·σ)²`` (eq. 14, Karras et al. Table 1).
+
+    Eq. 14 as printed in Diff4Steer lacks the square in the denominator, but the text states it
+    is "the EDM weighting … designed to have an effective weighting that is uniform across all
+    noise levels"; that property, ``λ(σ)·c_out(σ)² = 1``, holds only with the square (EDM's
+    definition), which is what is implemented (and tested).
+    """
     sigma = _as_tensor(sigma)
-    return (sigma_data**2 + sigma**2) / (sigma_data * sigma)
+    return (sigma_data**2 + sigma**2) / (sigma_data * sigma) ** 2
 
 
 def denoising_loss(denoised: torch.Tensor, target: torch.Tensor, sigma: torch.Tensor, sigma_data: float) -> torch.Tensor:
     """Mean of ``λ(σ)·‖D − z‖²`` over the batch (eq. 1); ``sigma`` has shape ``(B,)``.
 
     ``denoised`` and ``target`` are ``(B, d)``. The squared norm is averaged over dimensions
-    (a constant rescaling of eq. 1 that keeps the loss magnitude independent of ``d``).
+    (a constant rescaling of eq. 1 that keeps the loss magnitude independent of ``d``); with
+    the EDM weight the loss of an untrained (zero-output) backbone is about 1.
     """
     per_item = ((denoised - target) ** 2).mean(dim=-1)
     return (loss_weight(sigma, sigma_data).to(per_item.dtype) * per_item).mean()

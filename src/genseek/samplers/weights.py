@@ -206,10 +206,11 @@ def save_pretrained(
         )
     tensors = {MODEL_PREFIX + k: v.detach().to("cpu").contiguous() for k, v in weights.model.state_dict().items()}
     tensors.update({STATS_PREFIX + k: v.detach().to("cpu", torch.float32).contiguous() for k, v in weights.stats.items()})
+    tensors = dict(sorted(tensors.items()))  # the same weights always give the same bytes
     directory.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=directory, prefix=".saving-") as tmp:
         tmp_weights = Path(tmp) / WEIGHTS_FILE
-        save_file(tensors, str(tmp_weights), metadata={"format": FORMAT, "schema_version": str(SCHEMA_VERSION)})
+        save_file(tensors, str(tmp_weights), metadata={"format": f"{FORMAT}/{SCHEMA_VERSION}"})  # one key: stable bytes
         digest = FileDigest(bytes=tmp_weights.stat().st_size, sha256=_sha256(tmp_weights))
         config = config.model_copy(update={"files": {WEIGHTS_FILE: digest}})
         tmp_config = Path(tmp) / CONFIG_FILE

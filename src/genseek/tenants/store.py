@@ -164,7 +164,7 @@ class TenantStore:
         now = self._clock()
         with self._lock:
             cached = self._cache.get(tenant)
-        if cached is not None and now - cached[1] <= bound:
+        if cached is not None and now - cached[1] < bound:
             stored = cached[0]
         else:
             stored = self._read_current(tenant)

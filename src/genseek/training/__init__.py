@@ -1,1 +1,31 @@
-"""Training of the prior's weights (see the training issue)."""
+"""Training of the prior's weights, evaluation, pseudo-labelling and benchmark data.
+
+* :mod:`.pairs` — training pairs from ``.npz``/Parquet files, shards (streamed), Qdrant collections;
+* :mod:`.pseudolabel` — Noise2Music §3.5 pseudo-labels for catalogs without text;
+* :mod:`.trainer` / :class:`TrainConfig` — the EDM training loop (and the regression baseline);
+* :mod:`.evaluate` / :mod:`.metrics` — R@K, MedR, triplet accuracy, MISCS, FMD, Vendi, H@K, sweeps;
+* :mod:`.synthetic` — a one-to-many "ambiguous world" with known relevance;
+* :mod:`.musiccaps_data` / :mod:`.textembed` — MusicCaps with real offline encoders (cached).
+
+Importing this package does not import matplotlib, pyarrow or the text encoders.
+"""
+
+from .config import TrainConfig
+from .pairs import PairSet, PairStream, TrainingDataError, load_pairs, pairs_from_qdrant, split_pairs
+from .pseudolabel import PseudoLabels, pseudo_label
+from .trainer import TrainResult, learning_rate, train
+
+__all__ = [
+    "PairSet",
+    "PairStream",
+    "PseudoLabels",
+    "TrainConfig",
+    "TrainResult",
+    "TrainingDataError",
+    "learning_rate",
+    "load_pairs",
+    "pairs_from_qdrant",
+    "pseudo_label",
+    "split_pairs",
+    "train",
+]

@@ -64,7 +64,7 @@ class MusicCapsData:
         return PairSet(queries, self.catalog[owners], groups=owners)
 
     def test_queries(self, *, per_clip: int = 1, seed: int = 2, progress: bool = True) -> tuple[list[str], np.ndarray, np.ndarray]:
-        """Held-out queries: ``(texts, e5 vectors, MiniLM vectors of the same texts, owner clip ids)``."""
+        """Held-out queries: ``(texts, e5 query vectors, owner clip ids)`` (one relevant item: the owner)."""
         texts, owners = aspect_queries(self.clips, self.test_clips, per_clip=per_clip, seed=seed)
         return texts, embed_texts("e5-small", texts, progress=progress), owners
 
