@@ -56,12 +56,31 @@ def time_calls(fn: Callable[[], Any], repeats: int, warmup: int = 2) -> dict[str
         start = time.perf_counter()
         fn()
         samples.append((time.perf_counter() - start) * 1e3)
-    samples.sort()
+    return _summary(samples)
+
+
+def time_interleaved(fns: dict[str, Callable[[], Any]], repeats: int, warmup: int = 1) -> dict[str, dict[str, float]]:
+    """Like :func:`time_calls` for several functions, run round-robin so that load changes on a
+    shared machine hit every contender alike (their ratios stay meaningful)."""
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    samples: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            samples[name].append((time.perf_counter() - start) * 1e3)
+    return {name: _summary(values) for name, values in samples.items()}
+
+
+def _summary(samples: list[float]) -> dict[str, float]:
+    samples = sorted(samples)
     return {
         "median_ms": statistics.median(samples),
         "p90_ms": samples[min(len(samples) - 1, int(0.9 * len(samples)))],
         "mean_ms": statistics.fmean(samples),
-        "repeats": repeats,
+        "repeats": len(samples),
     }
 
 

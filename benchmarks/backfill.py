@@ -18,8 +18,12 @@ Measured per collection size, each in a fresh subprocess (so memory baselines ar
 For large N on this 2-core machine the encoded subset can be limited (``--encode``): the backfill
 then runs with a tenant filter over the full collection (the scroll still walks all N points).
 
-Run: ``python benchmarks/backfill.py [--sizes 10000 100000] [--encode 0 10000]``
-(``0`` = encode every point). Results: ``benchmarks/results/backfill.{json,md}``.
+Control: ``--encoder hashing --name backfill_hashing`` runs the same migration with the weightless
+test encoder, so the memory left is the migration machinery's own (scroll pages, writes, ledger).
+
+Run: ``python benchmarks/backfill.py [--sizes 10000 100000] [--encode 0 5000] [--encoder hf-text]``
+(``0`` = encode every point; ``GENSEEK_BENCH_BASELINE`` = texts in the encoder-alone baseline,
+default 256). Results: ``benchmarks/results/backfill.{json,md}``.
 """
 
 from __future__ import annotations
@@ -68,14 +72,14 @@ class RssSampler(threading.Thread):
         self.join()
 
 
-def child(n: int, encode: int) -> dict:
+def child(n: int, encode: int, encoder_id: str = "hf-text") -> dict:
     import numpy as np
     from qdrant_client import QdrantClient
     from qdrant_client.http import models
 
     from genseek.migrations import Migrator
     from genseek.musiccaps import load_clips
-    from genseek.plugin.registry import get_registry
+    from genseek.plugin.registry import build_registry, get_registry
 
     captions = [clip.caption for clip in load_clips()]
     client = QdrantClient(":memory:")
@@ -97,7 +101,13 @@ def child(n: int, encode: int) -> dict:
     backfill_filter = None if shops == SHOPS else {"must": [{"key": "shop", "match": {"any": [f"shop{s}" for s in range(shops)]}}]}
     expected = sum(1 for i in range(n) if i % SHOPS < shops)
 
-    encoder = get_registry().encoder("hf-text")
+    if encoder_id == "hashing":  # the control: no model, so only the migration machinery's memory shows
+        import genseek.testing
+
+        registry, options = build_registry(extra_plugins=[genseek.testing]), {"dim": 384}
+    else:
+        registry, options = get_registry(), {}
+    encoder = registry.encoder(encoder_id, **options)
     texts = [captions[i % len(captions)] for i in range(int(os.environ.get("GENSEEK_BENCH_BASELINE", "256")))]
     encoder.encode(texts[:64])  # load the weights outside every timing
     start = time.perf_counter()
@@ -107,13 +117,14 @@ def child(n: int, encode: int) -> dict:
     plan = {
         "collection": "tracks",
         "steps": [
-            {"name": "m001_add_minilm", "op": "add_vector", "vector": "minilm", "encoder": "hf-text", "strategy": "in_place"},
-            {"name": "m002_fill_minilm", "op": "backfill", "vector": "minilm", "field": "caption", "encoder": "hf-text",
-             "batch_size": BATCH, "filter": backfill_filter},
+            {"name": "m001_add_minilm", "op": "add_vector", "vector": "minilm", "encoder": encoder_id,
+             "encoder_options": options, "strategy": "in_place"},
+            {"name": "m002_fill_minilm", "op": "backfill", "vector": "minilm", "field": "caption", "encoder": encoder_id,
+             "encoder_options": options, "batch_size": BATCH, "filter": backfill_filter},
         ],
     }
     sampler = RssSampler()
-    migrator = Migrator(client, plan, progress=False,
+    migrator = Migrator(client, plan, registry=registry, progress=False,
                         batch_hook=lambda name, p: setattr(sampler, "progress", p.encoded))
     migrator.apply(until="m001_add_minilm")
     rss_start = rss_bytes()
@@ -133,6 +144,7 @@ def child(n: int, encode: int) -> dict:
         reached = [rss for _, progress, rss in sampler.samples if progress >= goal]
         curve.append(round(((reached[0] if reached else sampler.samples[-1][2]) - rss_start) / 2**20, 1))
     return {
+        "encoder": encoder_id,
         "points": n,
         "encoded": encoded,
         "vectors_present_after": done,
@@ -155,22 +167,25 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--encode", type=int, nargs="+", default=None,
                         help="points to encode per size (0 = all); default: all for 10k, 5k for larger sizes")
-    parser.add_argument("--child", type=int, nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--encoder", default="hf-text",
+                        help="hf-text (MiniLM, the measurement) or hashing (no model: the machinery's own memory)")
+    parser.add_argument("--name", default="backfill", help="results file name (benchmarks/results/<name>.json|md)")
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(child(*args.child)))
+        print(json.dumps(child(int(args.child[0]), int(args.child[1]), args.child[2])))
         return
     encode = args.encode or [0 if n <= 10_000 else 5_000 for n in args.sizes]
     rows = []
     for n, m in zip(args.sizes, encode):
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-        out = subprocess.run([sys.executable, __file__, "--child", str(n), str(m)], check=True, capture_output=True,
+        out = subprocess.run([sys.executable, __file__, "--child", str(n), str(m), args.encoder], check=True, capture_output=True,
                              text=True, env=env)
         row = json.loads(out.stdout.strip().splitlines()[-1])
         print(json.dumps(row))
         rows.append(row)
     lines = [
-        "# Backfill throughput and memory (MiniLM `hf-text`, Qdrant local mode, in memory)",
+        f"# Backfill throughput and memory (encoder `{args.encoder}`, Qdrant local mode, in memory)",
         "",
         "Legacy app collection → `add_vector` (create_vector_name) → resumable `backfill` of the `caption` field, "
         f"batches of {BATCH}. Baseline: the bare encoder on 256 of the same captions, same process.",
@@ -186,7 +201,7 @@ def main() -> None:
             f"{r['stored_vectors_mib']:.1f} | {r['working_memory_mib']:.1f} | {', '.join(map(str, r['rss_growth_by_tenth_mib']))} |"
         )
     lines += ["", f"Machine: {json.dumps(machine())}"]
-    path_json, path_md = write("backfill", {"machine": machine(), "rows": rows}, "\n".join(lines))
+    path_json, path_md = write(args.name, {"machine": machine(), "encoder": args.encoder, "rows": rows}, "\n".join(lines))
     print(f"wrote {path_json} and {path_md}")
 
 

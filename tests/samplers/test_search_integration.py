@@ -11,9 +11,8 @@ from qdrant_client.http import models
 
 from genseek import AsyncGenerativeSearch, ConfigError, DimensionMismatchError, GenerativeSearch, InvalidRequestError
 from genseek.samplers.diffusion import DiffusionSampler
-from genseek.testing import HashingEncoder
-
 from genseek.samplers.testkit import tiny_prior
+from genseek.testing import HashingEncoder
 
 TENANTS = ("acme", "globex", "initech")  # tests/conftest.py's catalog: tenant = TENANTS[id % 3]
 

@@ -222,3 +222,17 @@ def test_mismatch_with_the_collection_says_what_differs(saved):
         from_pretrained(directory, query_dim=384)
     loaded = from_pretrained(directory, target_dim=32, target_encoder="clap-audio", query_dim=16, query_encoder="hashing")
     assert loaded.config.target_dim == 32
+
+
+def test_sampler_checks_expectations_when_loading(saved):
+    _, directory = saved
+    with pytest.raises(WeightsError, match="target encoder 'clap-audio' but the collection uses 'openclip'"):
+        DiffusionSampler(directory, device="cpu", expect={"target_encoder": "openclip"})
+    with pytest.raises(WeightsError, match="64 dimensions"):
+        DiffusionSampler(from_pretrained(directory), device="cpu", expect={"target_dim": 64})
+    sampler = DiffusionSampler(directory, device="cpu", expect={"target_dim": 32, "target_encoder": "clap-audio"})
+    assert sampler.info.target_encoder == "clap-audio"
+    from genseek.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="expect accepts"):
+        DiffusionSampler(directory, device="cpu", expect={"collection": "x"})

@@ -153,7 +153,7 @@ _refused = st.one_of(
 
 def test_a_bound_searcher_never_returns_another_tenants_point(catalog, catalog_vectors, tenant_store, registry):
     searchers = {t: GenerativeSearch.for_tenant(t, client=catalog, store=tenant_store, registry=registry) for t in TENANTS}
-    outcomes = {"searched": 0, "refused": 0}
+    outcomes = {"searched": 0, "refused": 0, "points": 0}
 
     @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(
@@ -173,9 +173,10 @@ def test_a_bound_searcher_never_returns_another_tenants_point(catalog, catalog_v
             return
         assert refused is None, f"a request with {refused} was not refused"
         outcomes["searched"] += 1
+        outcomes["points"] += len(result.points)
         assert all(owner == tenant for owner in _owners(catalog, [p.id for p in result.points]).values())
         for seed_points in result.by_seed:
             assert all(owner == tenant for owner in _owners(catalog, [p.id for p in seed_points]).values())
 
     check()
-    assert outcomes["searched"] >= 10 and outcomes["refused"] >= 3, outcomes
+    assert outcomes["searched"] >= 10 and outcomes["refused"] >= 3 and outcomes["points"] > 0, outcomes

@@ -107,11 +107,23 @@ def test_torchrun_two_processes_gloo(world, tmp_path):
     pairs = world.training_pairs(per_item=1)
     pairs.save(tmp_path / "pairs.npz")
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=0",
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
            "-m", "genseek", "train", str(tmp_path / "pairs.npz"), "--out", str(tmp_path / "ddp"),
            "--steps", "10", "--batch-size", "32", "--width", "32", "--depth", "2", "--no-progress", "--threads", "1",
            "--device", "cpu"]
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr[-3000:]
     weights = from_pretrained(tmp_path / "ddp")
     assert weights.config.training["world_size"] == 2
+
+
+def test_attach_alignment_makes_align_available(world, tmp_path):
+    from genseek.training.alignment_stats import attach_alignment
+
+    pairs = world.training_pairs(per_item=1)
+    train(_config(steps=5), pairs, tmp_path)
+    attach_alignment(tmp_path, world.items, pairs.queries[:20], n_seeds=2)
+    weights = from_pretrained(tmp_path)
+    assert weights.config.alignment.available and weights.config.alignment.target_count == len(world.items)
+    sampler = DiffusionSampler(str(tmp_path), align=True)
+    assert sampler.sample(pairs.queries[0], 3, generator=np.random.default_rng(0)).vectors.shape == (3, 16)

@@ -197,7 +197,11 @@ class EdgeCatalog:
         """
         qe = edge_module()
         path = Path(path)
+        _check_on_stale(on_stale)
         spaces = _normalise_vectors(vectors)
+        for field_name, schema in {**(payload_indexes or {}), **({tenant_field: tenant_schema} if tenant_field else {})}.items():
+            if schema not in _SCHEMAS:  # validate before anything is written
+                raise ConfigError(f"payload index {field_name!r}: schema must be one of {_SCHEMAS}, got {schema!r}")
         if (path / META_FILE).exists() or (path / SHARD_DIR).exists():
             raise ConfigError(f"{path} already holds an Edge catalog; open it with EdgeCatalog.open({str(path)!r})")
         name = name or path.resolve().name
@@ -227,11 +231,15 @@ class EdgeCatalog:
         except BaseException:
             _unlock(lock_fd)
             raise
-        catalog._save_meta()
-        if tenant_field is not None:
-            catalog.create_payload_index(tenant_field, tenant_schema, is_tenant=True)
-        for field_name, schema in (payload_indexes or {}).items():
-            catalog.create_payload_index(field_name, schema)
+        try:
+            catalog._save_meta()
+            if tenant_field is not None:
+                catalog.create_payload_index(tenant_field, tenant_schema, is_tenant=True)
+            for field_name, schema in (payload_indexes or {}).items():
+                catalog.create_payload_index(field_name, schema)
+        except BaseException:
+            catalog.close()
+            raise
         return catalog
 
     @classmethod

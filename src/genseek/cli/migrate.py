@@ -63,6 +63,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             sub.add_argument("--until", metavar="STEP", help="stop after this step")
             sub.add_argument("--dry-run", action="store_true", help="same as `migrate plan`")
             sub.add_argument("--no-progress", action="store_true", help="no progress bars")
+        if name in ("apply", "rollback"):
+            sub.add_argument("--break-lock", action="store_true",
+                             help="take over the lock of a migration that crashed (never while one is running)")
         if name == "rollback":
             sub.add_argument("--to", metavar="STEP", help="undo every applied step after STEP (default: the last one)")
             sub.add_argument("--dry-run", action="store_true", help="print what would be undone")
@@ -75,7 +78,13 @@ def run(args: argparse.Namespace) -> int:
     plan = load_plan(args.plan)
     client = connect(args)
     try:
-        migrator = Migrator(client, plan, ledger=args.ledger, progress=not getattr(args, "no_progress", False))
+        migrator = Migrator(
+            client,
+            plan,
+            ledger=args.ledger,
+            progress=not getattr(args, "no_progress", False),
+            break_lock=getattr(args, "break_lock", False),
+        )
         if args.action == "status":
             rows = [s.as_dict() for s in migrator.status()]
             if args.json:

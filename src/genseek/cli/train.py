@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 EPILOG = """\
 input pairs:
@@ -102,6 +103,8 @@ def run(args: argparse.Namespace) -> int:
     if isinstance(pairs, PairSet) and args.val_fraction > 0 and len(pairs) >= 20:
         pairs, val = split_pairs(pairs, args.val_fraction, seed=args.seed)
     result = train(config, pairs, args.out, val_pairs=val, resume=not args.no_resume)
+    if os.environ.get("RANK", "0") != "0":  # torchrun: only the first process reports
+        return 0
     print(f"wrote {args.out}: {result.steps} steps, final loss {result.final_loss:.4f}"
           + (f", validation loss {result.validation[-1]['val_loss']:.4f}" if result.validation else "")
           + f", {result.steps_per_second:.1f} steps/s, {result.parameters / 1e6:.2f}M parameters")

@@ -152,7 +152,11 @@ class ClapEncoder(Encoder):
         for key in [k for k in state if k not in expected and k.endswith("embeddings.position_ids")]:
             state.pop(key)  # buffers older transformers stored; newer ones rebuild them
         fusion = "fusion" if self.enable_fusion else "non-fusion"
-        load_into(COMPONENT, module.model, state, self.checkpoint, f"{self.amodel} / {self.tmodel} {fusion}")
+        try:
+            load_into(COMPONENT, module.model, state, self.checkpoint, f"{self.amodel} / {self.tmodel} {fusion}")
+        except WeightsError as exc:
+            hint = describe_checkpoint(state)
+            raise WeightsError(f"{exc} {hint}" if hint else str(exc)) from exc
         module.model.to(device).eval()
         return module, data, device, fp16
 
@@ -257,6 +261,20 @@ class ClapEncoder(Encoder):
         flat = np.concatenate(vectors, axis=0)
         bounds = np.cumsum([0, *counts])
         return [flat[bounds[i] : bounds[i + 1]] for i in range(len(batch))]
+
+
+#: HTSAT patch-embedding width → audio tower name (laion-clap's HTSAT configs).
+_HTSAT_WIDTHS = {96: "HTSAT-tiny", 128: "HTSAT-base", 256: "HTSAT-large"}
+
+
+def describe_checkpoint(state: dict[str, Any]) -> str:
+    """A hint naming the audio tower and fusion setting a CLAP state_dict was saved from, if recognisable."""
+    weight = state.get("audio_branch.patch_embed.proj.weight")
+    amodel = _HTSAT_WIDTHS.get(int(weight.shape[0])) if getattr(weight, "ndim", 0) == 4 else None
+    fusion = any("fusion_model" in key or "mel_conv2d" in key for key in state)
+    if amodel is None:
+        return ""
+    return f"This checkpoint looks like amodel={amodel!r}, enable_fusion={fusion}."
 
 
 def _joint_dim(amodel: str) -> int:

@@ -50,7 +50,7 @@ PACKAGED_MODELS: dict[str, tuple[str, str]] = {
 DEFAULT_MODEL = "all-minilm-l6-v2"
 POOLINGS = ("auto", "mean", "cls", "max")
 _OFFSET_POSITION_TYPES = frozenset({"roberta", "xlm-roberta", "camembert", "longformer"})
-_T5_TYPES = frozenset({"t5", "mt5", "umt5", "longt5"})
+_ENCODER_ONLY_CLASSES = {"t5": "T5EncoderModel", "mt5": "MT5EncoderModel", "umt5": "UMT5EncoderModel"}
 _DENSE_ACTIVATIONS = {"Identity": "Identity", "Tanh": "Tanh", "ReLU": "ReLU", "GELU": "GELU", "Sigmoid": "Sigmoid"}
 
 
@@ -284,7 +284,6 @@ class HFTextEncoder(Encoder):
             return self._loaded
 
     def _build(self) -> tuple[Any, Any, list[Any], str, bool]:
-
         device = resolve_device(COMPONENT, self._device_request)
         fp16 = resolve_fp16(COMPONENT, self._fp16_request, device)
         with hf_offline():
@@ -294,7 +293,8 @@ class HFTextEncoder(Encoder):
                 tokenizer = transformers.AutoTokenizer.from_pretrained(source)
             except Exception as exc:
                 raise WeightsError(f"{COMPONENT}: cannot load the tokenizer from {source!r}: {exc}") from exc
-            model_class = transformers.T5EncoderModel if self._layout.model_type in _T5_TYPES else transformers.AutoModel
+            encoder_only = _ENCODER_ONLY_CLASSES.get(self._layout.model_type)  # skip loading a decoder
+            model_class = getattr(transformers, encoder_only) if encoder_only else transformers.AutoModel
             try:
                 model, report = model_class.from_pretrained(source, output_loading_info=True)
             except (OSError, RuntimeError, ValueError) as exc:

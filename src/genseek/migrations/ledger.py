@@ -10,15 +10,29 @@ to be rolled back (e.g. whether it created the collection, the alias's previous 
 from __future__ import annotations
 
 import json
+import os
+import socket
+import time
 import uuid
 from datetime import datetime, timezone
 from typing import Any
 
 from qdrant_client.http import models
 
+from ..errors import GenseekError
+
 DEFAULT_LEDGER = "genseek_migrations"
 _NAMESPACE = uuid.UUID("0b7e9f24-51a6-4f0c-8d1e-7a3c5b9d2e48")
 _PLACEHOLDER = "genseek"
+
+
+class MigrationLockedError(GenseekError):
+    """Another migrator holds the target's lock (two runs of one plan must not interleave)."""
+
+
+def new_owner() -> str:
+    """A lock owner id: host, process and a random suffix."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def _now() -> str:
@@ -105,6 +119,62 @@ class Ledger:
     def rolled_back(self, target: str, name: str) -> None:
         self.write(target, name, status="rolled_back", rolled_back_at=_now())
 
+    # -- lock: one migrator per target at a time ---------------------------------------------------
+    def acquire(self, target: str, owner: str, *, stale_after: float = 900.0, force: bool = False) -> None:
+        """Take the target's lock (insert-only, so two racing migrators cannot both get it).
+
+        A lock whose holder has not written for ``stale_after`` seconds (a crashed run) is taken
+        over; ``force`` takes it over at once. Raises :class:`MigrationLockedError` otherwise.
+        """
+        self.ensure()
+        point_id = self._id(target, "__lock__")
+        payload = {"kind": "lock", "lock_target": target, "owner": owner, "heartbeat": time.time(), "since": _now()}
+        point = models.PointStruct(id=point_id, vector={_PLACEHOLDER: [0.0]}, payload=payload)
+        self.client.upsert(self.collection, [point], update_mode=models.UpdateMode.INSERT_ONLY)
+        holder = self._lock(target)
+        if holder is None or holder.get("owner") == owner:
+            return
+        age = time.time() - float(holder.get("heartbeat", 0))
+        if not force and age <= stale_after:
+            raise MigrationLockedError(
+                f"another migration of {target!r} is running (owner {holder.get('owner')}, since {holder.get('since')}, "
+                f"last active {age:.0f} s ago); wait for it, or if it crashed, take the lock over with "
+                "`genseek migrate apply --break-lock` (Migrator(..., break_lock=True))"
+            )
+        self.client.upsert(self.collection, [point])
+        if (self._lock(target) or {}).get("owner") != owner:  # pragma: no cover - lost a takeover race
+            raise MigrationLockedError(f"another migrator took the lock of {target!r} at the same moment; retry")
+
+    def heartbeat(self, target: str, owner: str) -> None:
+        """Refresh the lock (called after every backfill batch) — only while ``owner`` holds it."""
+        self.client.set_payload(
+            self.collection,
+            {"heartbeat": time.time()},
+            points=models.Filter(
+                must=[
+                    models.HasIdCondition(has_id=[self._id(target, "__lock__")]),
+                    models.FieldCondition(key="owner", match=models.MatchValue(value=owner)),
+                ]
+            ),
+        )
+
+    def release(self, target: str, owner: str) -> None:
+        if not self.exists():
+            return
+        self.client.delete(
+            self.collection,
+            points_selector=models.Filter(
+                must=[
+                    models.HasIdCondition(has_id=[self._id(target, "__lock__")]),
+                    models.FieldCondition(key="owner", match=models.MatchValue(value=owner)),
+                ]
+            ),
+        )
+
+    def _lock(self, target: str) -> dict[str, Any] | None:
+        records = self.client.retrieve(self.collection, [self._id(target, "__lock__")], with_payload=True)
+        return dict(records[0].payload or {}) if records else None
+
 
 def _decode(payload: dict[str, Any] | None) -> dict[str, Any]:
     record = dict(payload or {})
@@ -114,4 +184,4 @@ def _decode(payload: dict[str, Any] | None) -> dict[str, Any]:
     return record
 
 
-__all__ = ["DEFAULT_LEDGER", "Ledger"]
+__all__ = ["DEFAULT_LEDGER", "Ledger", "MigrationLockedError", "new_owner"]

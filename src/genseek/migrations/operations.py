@@ -47,6 +47,7 @@ class Context:
     ledger: Ledger
     progress: bool = True
     batch_hook: Callable[[str, BackfillProgress], None] | None = None
+    owner: str = ""
 
     def capabilities(self) -> Capabilities:
         try:
@@ -193,6 +194,10 @@ def _copy_with_vector(step: AddVector, ctx: Context, params: models.VectorParams
         ctx.client.create_collection(
             copy, vectors_config={**vectors, step.vector: params}, sparse_vectors_config=source.sparse_vectors
         )
+        with warnings.catch_warnings():  # carry the payload indexes over (local mode keeps none)
+            warnings.simplefilter("ignore", UserWarning)
+            for field, index in (ctx.client.get_collection(previous).payload_schema or {}).items():
+                ctx.client.create_payload_index(copy, field, field_schema=index.params or index.data_type)
     offset = None
     while True:  # upserts are idempotent: an interrupted copy is simply redone
         records, offset = ctx.client.scroll(previous, limit=step.batch_size, offset=offset, with_payload=True, with_vectors=True)
@@ -289,6 +294,8 @@ def apply_backfill(step: Backfill, ctx: Context, record: dict[str, Any]) -> dict
         for key, base in totals.items():
             merged[key] = base + merged[key]
         ctx.ledger.checkpoint(ctx.target, step.name, merged)
+        if ctx.owner:
+            ctx.ledger.heartbeat(ctx.target, ctx.owner)
         if ctx.batch_hook is not None:
             ctx.batch_hook(step.name, progress)
 
@@ -306,7 +313,12 @@ def apply_backfill(step: Backfill, ctx: Context, record: dict[str, Any]) -> dict
         on_batch=save,
         progress=ctx.progress,
     )
-    return {key: totals[key] + getattr(result, key) for key in totals}
+    state: dict[str, Any] = {key: totals[key] + getattr(result, key) for key in totals}
+    done = models.Filter(must=[models.HasVectorCondition(has_vector=step.vector)])
+    if step.filter:
+        done.must.append(models.Filter.model_validate(step.filter))  # type: ignore[union-attr]
+    state["vectors_present"] = ctx.client.count(ctx.target, count_filter=done, exact=True).count
+    return state
 
 
 def rollback_backfill(step: Backfill, ctx: Context, state: dict[str, Any]) -> str:

@@ -81,8 +81,9 @@ class AddVector(_Step, VectorSpec):
     ``strategy``: ``in_place`` uses ``create_vector_name`` (Qdrant ≥ 1.18 and local mode);
     ``copy`` builds ``<collection>__<step name>`` with every point and switches the alias
     ``collection`` to it atomically (the target must be an alias; writes made to the old
-    collection during the copy are not carried over — pause writers); ``auto`` picks ``in_place``
-    when the backend supports it.
+    collection during the copy are not carried over — pause writers; vectors, sparse vectors and
+    payload indexes are copied, HNSW/quantization settings take the server defaults); ``auto`` picks
+    ``in_place`` when the backend supports it.
     """
 
     op: Literal["add_vector"] = "add_vector"
@@ -186,8 +187,13 @@ def load_plan(path: str | Path) -> MigrationPlan:
     text = path.read_text(encoding="utf-8")
     try:
         if path.suffix.lower() == ".toml":
-            import tomllib
-
+            try:
+                import tomllib
+            except ImportError:  # Python 3.10
+                try:
+                    import tomli as tomllib  # type: ignore[no-redef]
+                except ImportError:
+                    raise ConfigError("TOML plans need Python >= 3.11 or `pip install tomli`; or write the plan as JSON") from None
             data = tomllib.loads(text)
         else:
             data = json.loads(text)

@@ -10,19 +10,22 @@ miniature):
 * an applied step may not change (its parameters are compared with the ledger) and new steps go
   at the end — otherwise :class:`~genseek.errors.ConfigError` says which step and how to fix it;
 * ``rollback`` undoes applied steps newest first and records it; a rolled-back step runs again on
-  the next ``apply``.
+  the next ``apply``;
+* one migrator per target at a time: ``apply``/``rollback`` hold a lock record in the ledger
+  (insert-only, refreshed after every backfill batch, taken over when stale or with ``break_lock``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConfigError
 from ..plugin.registry import get_registry
 from .backfill import BackfillProgress
-from .ledger import DEFAULT_LEDGER, Ledger
+from .ledger import DEFAULT_LEDGER, Ledger, new_owner
 from .operations import OPERATIONS, Context
 from .plan import MigrationPlan, parse_plan
 
@@ -66,6 +69,8 @@ class Migrator:
         ledger: ledger collection name (default ``genseek_migrations``).
         progress: show progress bars for long steps.
         batch_hook: called as ``hook(step_name, progress)`` after every backfill batch (monitoring, tests).
+        break_lock: take over the target's lock even if another migrator seems active (after a crash).
+        stale_lock_after: seconds without activity after which another migrator's lock is taken over.
     """
 
     def __init__(
@@ -77,8 +82,13 @@ class Migrator:
         ledger: str = DEFAULT_LEDGER,
         progress: bool = True,
         batch_hook: Callable[[str, BackfillProgress], None] | None = None,
+        break_lock: bool = False,
+        stale_lock_after: float = 900.0,
     ) -> None:
         self.plan_spec = parse_plan(plan)
+        self.owner = new_owner()
+        self.break_lock = break_lock
+        self.stale_lock_after = stale_lock_after
         self.client = client
         self.ledger = Ledger(client, ledger)
         self.context = Context(
@@ -88,6 +98,7 @@ class Migrator:
             ledger=self.ledger,
             progress=progress,
             batch_hook=batch_hook,
+            owner=self.owner,
         )
 
     @property
@@ -120,7 +131,11 @@ class Migrator:
         return out
 
     def check(self) -> None:
-        """Refuse a plan that rewrites history (see the module docstring)."""
+        """Refuse a plan that rewrites history (see the module docstring) or names unknown encoders."""
+        for step in self.plan_spec.steps:
+            for spec in [step, *getattr(step, "vectors", {}).values()]:
+                if getattr(spec, "encoder", None) is not None:
+                    self.context.registry.registration("encoder", spec.encoder)
         records = self._records()
         pending_before: str | None = None
         for step in self.plan_spec.steps:
@@ -174,6 +189,19 @@ class Migrator:
         self.check()
         if until is not None and until not in {s.name for s in self.plan_spec.steps}:
             raise ConfigError(f"no step named {until!r} in the plan")
+        with self._locked():
+            return self._apply(until)
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Hold the target's lock in the ledger while changing anything."""
+        self.ledger.acquire(self.target, self.owner, stale_after=self.stale_lock_after, force=self.break_lock)
+        try:
+            yield
+        finally:
+            self.ledger.release(self.target, self.owner)
+
+    def _apply(self, until: str | None) -> list[str]:
         ran = []
         for position, step in enumerate(self.plan_spec.steps):
             record = self.ledger.get(self.target, step.name)
@@ -205,11 +233,14 @@ class Migrator:
             chosen = applied[-1:]
         else:
             chosen = [s for s in applied if names.index(s.name) > names.index(to)]
+        if dry_run:
+            return [f"{step.name} ({step.op}): would be rolled back" for step in reversed(chosen)]
+        with self._locked():
+            return self._rollback(chosen, records)
+
+    def _rollback(self, chosen: list[Any], records: dict[str, dict[str, Any]]) -> list[str]:
         messages = []
         for step in reversed(chosen):
-            if dry_run:
-                messages.append(f"{step.name} ({step.op}): would be rolled back")
-                continue
             state = records[step.name].get("state") or {}
             message = OPERATIONS[step.op][2](step, self.context, state)
             self.ledger.rolled_back(self.target, step.name)

@@ -151,8 +151,10 @@ class FiLMBlock(nn.Module):
     def forward(self, x: torch.Tensor, film_noise: torch.Tensor, film_cond: torch.Tensor) -> torch.Tensor:
         h = self.linear1(F.silu(self.norm1(x)))
         scale, shift = (film_noise + film_cond).chunk(2, dim=-1)
-        h = self.norm2(h) * (1.0 + scale) + shift
-        return x + self.linear2(self.dropout(F.silu(h)))
+        h = F.silu(self.norm2(h) * (1.0 + scale) + shift)
+        if self.training and self.dropout.p > 0:  # skip the no-op call at inference (per-step overhead)
+            h = self.dropout(h)
+        return x + self.linear2(h)
 
 
 class _Backbone(nn.Module):

@@ -5,7 +5,7 @@ reverse process from ``z ~ N(0, σ(1)²)`` (Diff4Steer eq. 2, appendix A) with o
 evaluation per solver step (all seeds and both guidance branches together). Controls:
 
 ==============  =================================================================================
-``preset``      ``"fast"`` (DPM-Solver++(2M), 10 steps) or ``"quality"`` (Euler–Maruyama, 256 steps)
+``preset``      ``"fast"`` (DPM-Solver++(2M), 8 steps) or ``"quality"`` (Euler–Maruyama, 256 steps)
 ``solver``      ``euler_maruyama`` | ``heun`` | ``dpmpp_2m`` | ``ddim`` (overrides the preset)
 ``steps``       solver steps (overrides the preset)
 ``guidance``    ω, Diff4Steer eq. 3: 0 conditional, −1 unconditional, > 0 stronger adherence
@@ -94,6 +94,12 @@ class DiffusionSampler(PriorSampler):
             raise InvalidRequestError(f"unknown solver {solver!r}; choose one of {', '.join(sorted(SOLVERS))}")
         return solver
 
+    def sigma_floor(self, preset: Any = None) -> float:
+        """Smallest positive noise level of the solver grid for a request's preset."""
+        floor = PRESETS[self._check_preset(preset) if preset is not None else self.preset_default].floor
+        minimum = self.config.schedule.sigma_min
+        return minimum if floor is None else max(minimum, floor * self.config.sigma_data)
+
     def resolve(self, preset: Any = None, solver: Any = None, steps: Any = None) -> tuple[str, int]:
         """(solver, steps) for a request: explicit control > sampler default > preset."""
         chosen = PRESETS[self._check_preset(preset) if preset is not None else self.preset_default]
@@ -161,7 +167,7 @@ class DiffusionSampler(PriorSampler):
         if steer_vector is not None:
             steer_tensor = torch.from_numpy(steer_vector).to(self.device, self.dtype).expand(len(queries), -1)
         generators = [torch.Generator(device=self.device).manual_seed(int(s) % (2**63 - 1)) for s in seeds]
-        sigmas = self.schedule.karras_sigmas(n_steps, sigma_min=self.config.schedule.sigma_min)
+        sigmas = self.schedule.karras_sigmas(n_steps, sigma_min=self.sigma_floor(preset))
         context = torch.no_grad() if steer_tensor is not None else torch.inference_mode()
         rows = len(queries) * n * (2 if omega not in (0.0, -1.0) else 1)
         with context, self.compute_threads(rows):
@@ -178,6 +184,7 @@ class DiffusionSampler(PriorSampler):
         info = {
             "solver": solver_name,
             "steps": n_steps,
+            "sigma_floor": float(sigmas[-2]),
             "nfe": denoiser.evaluations,
             "nfe_expected": NFE[solver_name](n_steps),
             "guidance": omega,

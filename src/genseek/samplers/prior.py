@@ -23,13 +23,21 @@ from ..errors import ConfigError, DimensionMismatchError, InvalidRequestError
 from .alignment import Aligner
 from .base import Sampler, SamplerInfo
 from .controls import check_number, parse_slerp, slerp
-from .weights import PriorWeights, from_pretrained
+from .weights import PriorWeights, check_compatible, from_pretrained
 
 #: With ``num_threads="auto"``, CPU batches up to this many rows run on one intra-op thread:
 #: small matrix products gain little from a second thread and lose badly when cores are shared.
 SMALL_BATCH_ROWS = 256
 
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def _oversubscribed() -> bool:
+    """True when the 1-minute load average reaches the number of cores (False where unknown)."""
+    try:
+        return os.getloadavg()[0] >= (os.cpu_count() or 1)
+    except (AttributeError, OSError):
+        return False
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
@@ -61,7 +69,8 @@ class PriorSampler(Sampler):
     """Base of samplers driven by a trained prior (not registered itself).
 
     Args:
-        weights: a weights directory (``save_pretrained`` output) or a loaded :class:`PriorWeights`.
+        weights: a weights directory (``save_pretrained`` output) or a loaded :class:`PriorWeights`
+            (whose model is then moved to ``device``/``dtype`` and put in eval mode, in place).
         device: ``"auto"`` (default), ``"cpu"``, ``"cuda"``, ``"cuda:1"``…
         dtype: ``None``/``"float32"``; ``"bfloat16"``/``"float16"`` on CUDA only.
         align: apply the post-hoc alignment (GD-Retriever §4.1.1) by default; needs stored statistics.
@@ -72,8 +81,13 @@ class PriorSampler(Sampler):
         steering_encoder_options: options when ``steering_encoder`` is an id.
         verify_hash: check the SHA-256 of ``model.safetensors`` when loading (default True).
         num_threads: CPU intra-op threads while sampling: ``"auto"`` (default: one thread for
-            batches of at most 256 rows, torch's setting above), ``None`` (torch's setting) or an
-            int. Applied to the calling thread only and restored afterwards.
+            batches of at most 256 rows, or whenever the machine is oversubscribed — 1-minute load
+            average at or above the core count, where OpenMP barriers stall for whole scheduler
+            slices — torch's setting otherwise), ``None`` (torch's setting) or an int. Applied to
+            the calling thread only and restored afterwards.
+        expect: what the collection and search require of the weights — any of ``target_dim``,
+            ``target_encoder``, ``query_dim``, ``query_encoder``; a difference raises
+            :class:`~genseek.errors.WeightsError` naming it (e.g. from a tenant's configuration).
     """
 
     kind: ClassVar[str]
@@ -90,18 +104,28 @@ class PriorSampler(Sampler):
         steering_encoder_options: Mapping[str, Any] | None = None,
         verify_hash: bool = True,
         num_threads: int | str | None = "auto",
+        expect: Mapping[str, Any] | None = None,
     ) -> None:
         if not (num_threads is None or num_threads == "auto" or (isinstance(num_threads, int) and num_threads >= 1)):
             raise ConfigError(f"num_threads must be 'auto', None or a positive integer, got {num_threads!r}")
         self.num_threads = num_threads
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(dtype, self.device)
+        expect = dict(expect or {})
+        unknown = sorted(set(expect) - {"target_dim", "target_encoder", "query_dim", "query_encoder"})
+        if unknown:
+            raise ConfigError(
+                f"expect accepts target_dim, target_encoder, query_dim, query_encoder; got {', '.join(unknown)}"
+            )
         if isinstance(weights, PriorWeights):
+            check_compatible(weights.config, source=f"sampler {self.id!r} weights", **expect)
             self.weights = weights
             self.weights.model.to(device=self.device, dtype=self.dtype).eval()
             self.weights.stats = {k: v.to(self.device, torch.float32) for k, v in weights.stats.items()}
         elif isinstance(weights, (str, os.PathLike)):
-            self.weights = from_pretrained(weights, device=self.device, dtype=self.dtype, verify_hash=verify_hash)
+            self.weights = from_pretrained(
+                weights, device=self.device, dtype=self.dtype, verify_hash=verify_hash, **expect
+            )
         else:
             raise ConfigError(
                 f"sampler {self.id!r} needs weights=<directory written by save_pretrained()> "
@@ -113,8 +137,6 @@ class PriorSampler(Sampler):
                 f"the weights hold a {config.kind!r} prior, but sampler {self.id!r} runs {self.kind!r} priors; "
                 f"use sampler={config.kind!r}"
             )
-        for parameter in self.weights.model.parameters():
-            parameter.requires_grad_(False)
         self.config = config
         self.schedule = config.tangent_schedule
         self.aligner = Aligner(self.weights.stats) if config.alignment.available else None
@@ -140,7 +162,7 @@ class PriorSampler(Sampler):
         """Set the calling thread's intra-op thread count for a batch of ``rows`` network rows."""
         wanted = self.num_threads
         if wanted == "auto":
-            wanted = 1 if rows <= SMALL_BATCH_ROWS else None
+            wanted = 1 if rows <= SMALL_BATCH_ROWS or _oversubscribed() else None
         if self.device.type != "cpu" or wanted is None or wanted == torch.get_num_threads():
             yield
             return

@@ -217,6 +217,13 @@ class ForTenant:
                         "AsyncGenerativeSearch.for_tenant needs store=TenantStore(QdrantClient(...)) "
                         "(the configuration store uses a synchronous client) or config="
                     )
+                from qdrant_client import QdrantClient
+
+                if not isinstance(client, QdrantClient):
+                    raise ConfigError(
+                        f"tenant configurations live in a Qdrant collection read with a QdrantClient; this searcher's "
+                        f"client is a {type(client).__name__}: pass store=TenantStore(QdrantClient(...)) or config="
+                    )
                 store = TenantStore(client, registry=registry)
             cls = AsyncTenantSearch if asynchronous else TenantSearch
             return cls(client, tenant, store=store, config=config, registry=registry, adapter=adapter)

@@ -135,8 +135,12 @@ def fused_rankings(catalog: np.ndarray, seeds: np.ndarray, fuser: Fuser, *, limi
     return out
 
 
-def seed_metrics(data: EvalSet, seeds: np.ndarray, *, rng: np.random.Generator, ks_entropy: Sequence[int] = (10,)) -> dict[str, float]:
-    """MISCS, FMD vs the catalog, Vendi of all seeds, triplet accuracy and H@K (nearest item per seed)."""
+def seed_metrics(data: EvalSet, seeds: np.ndarray, *, rng: np.random.Generator) -> dict[str, float]:
+    """MISCS, FMD vs the catalog, Vendi per query, triplet accuracy, and ``H@n``.
+
+    ``H@n`` is the label entropy of the nearest catalog items of a query's n seeds (Diff4Steer
+    Table 3 with K = n), averaged over queries; 0 for a single seed.
+    """
     q, n, d = seeds.shape
     flat = seeds.reshape(q * n, d)
     out: dict[str, float] = {}
@@ -154,11 +158,9 @@ def seed_metrics(data: EvalSet, seeds: np.ndarray, *, rng: np.random.Generator, 
                 break
         negatives.append(data.catalog[pick])
     out["triplet_accuracy"] = metrics.triplet_accuracy(flat, np.repeat(positives, n, 0), np.repeat(np.stack(negatives), n, 0))
-    if data.item_labels is not None and n > 1:
+    if data.item_labels is not None:
         nearest = top_candidates(data.catalog, flat, 1)[0].reshape(q, n)
-        for k in ks_entropy:
-            if k <= n:
-                out[f"H@{k}"] = float(np.mean([metrics.label_entropy(data.item_labels[row[:k]]) for row in nearest]))
+        out["H@n"] = float(np.mean([metrics.label_entropy(data.item_labels[row]) for row in nearest]))
     return out
 
 

@@ -57,7 +57,7 @@ class MusicCapsData:
     train_clips: np.ndarray
     test_clips: np.ndarray
 
-    def train_pairs(self, *, per_clip: int = 8, seed: int = 1, progress: bool = True) -> PairSet:
+    def train_pairs(self, *, per_clip: int = 4, seed: int = 1, progress: bool = True) -> PairSet:
         """Pairs (e5 query of an aspect subset, MiniLM caption vector) over the training clips."""
         texts, owners = aspect_queries(self.clips, self.train_clips, per_clip=per_clip, seed=seed)
         queries = embed_texts("e5-small", texts, progress=progress)

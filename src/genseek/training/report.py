@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 COLUMNS = ("method", "fuser", "n_seeds", "guidance", "R@1", "R@5", "R@10", "R@100", "median_rank",
-           "triplet_accuracy", "miscs", "fmd", "vendi", "H@10")
+           "triplet_accuracy", "miscs", "fmd", "vendi", "H@n")
 
 
 def _fmt(value: Any) -> str:
@@ -34,7 +34,7 @@ def write_markdown(results: dict[str, Any], path: Path, *, notes: str = "") -> P
     parts = [f"# {results.get('title', 'evaluation')}", "",
              f"{results['queries']} held-out queries, catalog of {results['catalog']} items, "
              f"rankings cut at {results['limit']}. R@K: relevant items in the top K / relevant items; "
-             "MISCS, FMD, Vendi, H@10 as in Diff4Steer appendix B (H@10: genre entropy of the nearest items of 10 seeds).",
+             "MISCS, FMD, Vendi, H@n as in Diff4Steer appendix B (H@n: label entropy of the nearest items of a query's n seeds).",
              "", markdown_table(results["rows"]), ""]
     for name in results.get("plots", []):
         parts.append(f"![{name}]({name})")

@@ -84,30 +84,58 @@ def text_encoder(name: str) -> Callable[[list[str]], np.ndarray]:
     raise ConfigError(f"unknown text encoder {name!r}; choose one of {', '.join(TEXT_ENCODERS)}")
 
 
-def embed_texts(name: str, texts: Sequence[str], *, cache: bool = True, batch: int = 256, progress: bool = True) -> np.ndarray:
+CHUNK = 1024
+
+
+def _key(name: str, texts: Sequence[str]) -> str:
+    return hashlib.sha256(("\x00".join([name, *texts])).encode("utf-8")).hexdigest()[:24]
+
+
+def _save(path: Path, vectors: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.stem + f".{os.getpid()}.tmp.npy")
+    np.save(tmp, vectors)
+    os.replace(tmp, path)
+
+
+def embed_texts(name: str, texts: Sequence[str], *, cache: bool = True, batch: int = 256, progress: bool = True,
+                part: tuple[int, int] | None = None) -> np.ndarray | None:
     """Embed ``texts`` with encoder ``name`` (see :func:`text_encoder`), cached on disk.
 
-    Returns an ``(len(texts), d)`` float32 array of unit vectors, identical across calls.
+    Returns an ``(len(texts), d)`` float32 array of unit vectors, identical across calls. The
+    cache is written per chunk of 1,024 texts, so an interrupted run resumes where it stopped,
+    and ``part=(i, k)`` embeds only chunks ``i, i+k, i+2k, …`` (returns ``None``) — run ``k``
+    processes with ``i = 0..k-1`` to fill the cache in parallel.
     """
     texts = [str(t) for t in texts]
     if not texts:
         raise ConfigError("nothing to embed: the list of texts is empty")
-    digest = hashlib.sha256(("\x00".join([name, *texts])).encode("utf-8")).hexdigest()[:24]
-    path = cache_dir() / "embeddings" / f"{name}-{len(texts)}-{digest}.npy"
-    if cache and path.exists():
+    root = cache_dir() / "embeddings"
+    path = root / f"{name}-{len(texts)}-{_key(name, texts)}.npy"
+    if cache and path.exists() and part is None:
         return np.load(path, allow_pickle=False)
-    encode = text_encoder(name)
-    parts = []
     from tqdm.auto import tqdm
 
-    for start in tqdm(range(0, len(texts), batch), desc=f"embedding with {name}", unit="batch", disable=not progress, leave=False):
-        parts.append(np.asarray(encode(texts[start : start + batch]), np.float32))
-    vectors = l2_normalize(np.concatenate(parts)).astype(np.float32)
+    encode = None
+    chunks = list(range(0, len(texts), CHUNK))
+    mine = chunks if part is None else chunks[part[0] :: part[1]]
+    parts: dict[int, np.ndarray] = {}
+    for start in tqdm(mine, desc=f"embedding {len(texts)} texts with {name}", unit="chunk", disable=not progress, leave=False):
+        chunk = texts[start : start + CHUNK]
+        chunk_path = root / "chunks" / f"{name}-{len(chunk)}-{_key(name, chunk)}.npy"
+        if cache and chunk_path.exists():
+            parts[start] = np.load(chunk_path, allow_pickle=False)
+            continue
+        encode = encode or text_encoder(name)
+        vectors = np.concatenate([np.asarray(encode(chunk[i : i + batch]), np.float32) for i in range(0, len(chunk), batch)])
+        parts[start] = l2_normalize(vectors).astype(np.float32)
+        if cache:
+            _save(chunk_path, parts[start])
+    if part is not None:
+        return None
+    vectors = np.concatenate([parts[start] for start in chunks])
     if cache:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npy")
-        np.save(tmp, vectors)
-        os.replace(tmp, path)
+        _save(path, vectors)
     return vectors
 
 

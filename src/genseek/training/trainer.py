@@ -329,6 +329,17 @@ def train(
         extra_summary: added to the ``training`` summary stored in ``config.json``.
     Returns a :class:`TrainResult`. Deterministic for a given config on a given device.
     """
+    previous_threads = torch.get_num_threads()
+    if config.threads is not None:
+        torch.set_num_threads(config.threads)
+    try:
+        return _train(config, pairs, out_dir, val_pairs=val_pairs, resume=resume, stop_after=stop_after,
+                      extra_summary=extra_summary)
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def _train(config, pairs, out_dir, *, val_pairs, resume, stop_after, extra_summary) -> TrainResult:
     out = Path(out_dir)
     probe = _resolve_device(config.device, int(os.environ.get("LOCAL_RANK", "0")))
     dist = _init_distributed(probe)
@@ -351,8 +362,6 @@ def train(
         )
     pcfg = prior_config(config, sigma_data=sigma_data, query_dim=query_shape[-1], target_dim=target_dim)
 
-    if config.threads is not None:
-        torch.set_num_threads(config.threads)
     torch.manual_seed(_step_seed(config.seed, 0))
     weights = PriorWeights.create(pcfg, stats={"query_mean": torch.from_numpy(query_mean)} if config.center_queries else None)
     model = weights.model.to(device).train()
