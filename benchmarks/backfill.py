@@ -200,7 +200,14 @@ def main() -> None:
             f"{r['baseline_encoder_points_per_s']:.1f} | {r['ratio_to_encoder']:.2f} | {r['rss_growth_mib']:.1f} | "
             f"{r['stored_vectors_mib']:.1f} | {r['working_memory_mib']:.1f} | {', '.join(map(str, r['rss_growth_by_tenth_mib']))} |"
         )
-    lines += ["", f"Machine: {json.dumps(machine())}"]
+    lines += [
+        "",
+        f"Load average (1, 5, 15 min) at the end of the run: {', '.join(f'{x:.1f}' for x in os.getloadavg())} — "
+        "absolute rates on a shared machine are noisy; the ratio to the encoder alone and the memory columns are the "
+        "comparable numbers.",
+        "",
+        f"Machine: {json.dumps(machine())}",
+    ]
     path_json, path_md = write(args.name, {"machine": machine(), "encoder": args.encoder, "rows": rows}, "\n".join(lines))
     print(f"wrote {path_json} and {path_md}")
 

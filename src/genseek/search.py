@@ -22,7 +22,7 @@ from qdrant_client.http import models
 
 from .adapters.base import Capabilities, SeedSearch, SeedSearchResponse, VectorSpace
 from .encoders.base import Encoder
-from .errors import ConfigError, DimensionMismatchError, InvalidRequestError
+from .errors import ConfigError, DimensionMismatchError, InvalidRequestError, UnknownComponentError
 from .fusers.base import EngineFusion, FusionContext, Fuser
 from .plugin.registry import Registry, get_registry
 from .result import SearchResult, attach_provenance
@@ -122,7 +122,9 @@ class SearchPlanner:
                 f"gives {encoder_info.dim}-d; use the query encoder the prior was trained on"
                 + (f" ({info.query_encoder!r})" if info.query_encoder else "")
             )
-        if info.query_encoder is not None and info.query_encoder != encoder_info.id:
+        if info.query_encoder is not None and _canonical(self.registry, info.query_encoder) != _canonical(
+            self.registry, encoder_info.id
+        ):
             raise ConfigError(
                 f"sampler {self.sampler.id!r} was trained on queries from encoder {info.query_encoder!r} but this "
                 f"search encodes with {encoder_info.id!r}; use encoder={info.query_encoder!r}"
@@ -335,6 +337,14 @@ class SearchPlanner:
             fusion=("engine" if request.engine is not None else "client", prepared.fuser.id),
             info={"sampler": dict(prepared.seeds.info), "timings_ms": prepared.timings, "candidates": request.candidates},
         )
+
+
+def _canonical(registry: Registry, encoder_id: str) -> str:
+    """An encoder id with registry aliases resolved (unregistered ids stay as they are)."""
+    try:
+        return registry.registration("encoder", encoder_id).id
+    except UnknownComponentError:  # e.g. an encoder instance that is not registered: compare as given
+        return encoder_id
 
 
 def _check_int(name: str, value: Any, *, low: int, high: int | None = None) -> None:

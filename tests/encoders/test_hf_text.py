@@ -120,7 +120,11 @@ def test_t5_uses_the_encoder_stack(tiny_t5):
 def test_sentence_transformers_directory_with_cls_dense_normalize(tiny_bert, tmp_path):
     st = pytest.importorskip("sentence_transformers")
     import torch
-    from sentence_transformers import models
+    try:  # sentence-transformers ≥ 6 moved the module classes
+        from sentence_transformers.sentence_transformer import modules as models
+        models.Transformer, models.Pooling, models.Dense, models.Normalize  # noqa: B018
+    except (ImportError, AttributeError):
+        from sentence_transformers import models
 
     torch.manual_seed(3)
     modules = [

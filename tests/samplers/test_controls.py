@@ -196,3 +196,15 @@ def test_refine_moves_toward_the_new_condition_and_stays_near_the_input():
         sampler.refine(vector, new, 1.5)
     with pytest.raises(InvalidRequestError, match="does not accept"):
         sampler.refine(vector, new, 0.5, solver="heun")
+
+
+def test_steering_through_the_network_leaves_its_parameters_alone(rng):
+    weights = tiny_prior()
+    sampler = DiffusionSampler(weights, device="cpu")
+    q = rng.standard_normal(16).astype(np.float32)
+    direction = rng.standard_normal(32).astype(np.float32)
+    base = sampler.sample(q, 4, generator=np.random.default_rng(0), guidance=1.0)
+    up = sampler.sample(q, 4, generator=np.random.default_rng(0), guidance=1.0, steer=[(direction, 0.2)])
+    down = sampler.sample(q, 4, generator=np.random.default_rng(0), guidance=1.0, steer=[(direction, -0.2)])
+    assert (up.vectors @ direction).mean() > (base.vectors @ direction).mean() > (down.vectors @ direction).mean()
+    assert all(p.grad is None and p.requires_grad for p in weights.model.parameters())

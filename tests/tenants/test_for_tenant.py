@@ -180,3 +180,22 @@ def test_a_bound_searcher_never_returns_another_tenants_point(catalog, catalog_v
 
     check()
     assert outcomes["searched"] >= 10 and outcomes["refused"] >= 3 and outcomes["points"] > 0, outcomes
+
+
+def test_binding_to_a_fixed_configuration_without_a_store(catalog, catalog_vectors, registry, make_config):
+    searcher = GenerativeSearch.for_tenant("acme", client=catalog, config=make_config("initech"), registry=registry)
+    points = searcher.search(vector=catalog_vectors[0][3], limit=6).points
+    assert len(points) == 6 and set(_owners(catalog, [p.id for p in points]).values()) == {"initech"}
+    assert searcher.version == 0 and searcher.config.partition == "initech"
+    with pytest.raises(ConfigError, match="exactly one of store="):
+        GenerativeSearch.for_tenant("acme", client=catalog, config=make_config(), store=TenantStore(catalog))
+    with pytest.raises(ConfigError, match="invalid tenant configuration"):
+        GenerativeSearch.for_tenant("acme", client=catalog, config={"collection": "items"}, registry=registry)
+
+
+def test_refine_is_tenant_bound_too(catalog, catalog_vectors, tenant_store, registry):
+    searcher = GenerativeSearch.for_tenant("acme", client=catalog, store=tenant_store, registry=registry)
+    with pytest.raises(InvalidRequestError, match="tenant cannot be set"):
+        searcher.refine(1, vector=catalog_vectors[0][1], tenant="globex")
+    with pytest.raises(InvalidRequestError):  # the test kit's fixed sampler cannot refine: refused, nothing sent
+        searcher.refine(0, vector=catalog_vectors[0][1])

@@ -147,8 +147,15 @@ class OpenClipEncoder(Encoder):
                     f"{COMPONENT}: unknown OpenCLIP architecture {self.model_name!r}; pass config= a model config "
                     f"JSON, or one of open_clip.list_models() (e.g. {', '.join(open_clip.list_models()[:5])})"
                 )
-            model, _, preprocess = open_clip.create_model_and_transforms(self.model_name, pretrained=None)
-            tokenizer = open_clip.get_tokenizer(self.model_name)
+            try:
+                model, _, preprocess = open_clip.create_model_and_transforms(self.model_name, pretrained=None)
+                tokenizer = open_clip.get_tokenizer(self.model_name)
+            except OSError as exc:  # e.g. a config whose tokenizer / text tower lives on the Hugging Face hub
+                raise WeightsError(
+                    f"{COMPONENT}: building {self.model_name!r} needs files that are not available offline ({exc}). "
+                    "Put the tokenizer / text model it names in the Hugging Face cache, or use a config whose "
+                    "parts are all local."
+                ) from exc
         state = load_state_dict(COMPONENT, self.weights)
         load_into(COMPONENT, model, state, self.weights, f"OpenCLIP {self.model_name!r}")
         model = model.to(device).eval()

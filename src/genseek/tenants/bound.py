@@ -118,6 +118,19 @@ class TenantSearch:
         )
         return searcher.search(query, vector=vector, **resolved.search_kwargs())
 
+    def refine(self, point_id: Any, query: Any = None, *, vector: Any = None, strength: float = 0.5, **request: Any) -> Any:
+        """"More like this point, but …" as this tenant (see :meth:`GenerativeSearch.refine`).
+
+        The same resolution as :meth:`search` applies to ``request``; the stored point is read with
+        the tenant's scope, so another tenant's point is "not found".
+        """
+        self._refresh()
+        searcher = self._searcher
+        resolved = resolve_request(
+            self._binding.config, request, sampler_controls=searcher.sampler.info.controls, tenant=self.tenant  # type: ignore[arg-type]
+        )
+        return searcher.refine(point_id, query, vector=vector, strength=strength, **resolved.search_kwargs())
+
 
 class AsyncTenantSearch:
     """The asyncio twin of :class:`TenantSearch` (an ``AsyncQdrantClient`` for the searches).
