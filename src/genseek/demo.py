@@ -103,9 +103,11 @@ def run_demo(items: int | None = None, limit: int = 6, n_seeds: int = 4, per_see
     """Run the demo (see the module docstring); ``items`` limits the catalog (default: all 5,521 clips)."""
     from .training.textembed import embed_texts
 
-    clips = load_clips(limit=items)
+    clips = load_clips()
     print(f"embedding {len(clips)} MusicCaps captions with all-MiniLM-L6-v2 (cached after the first run)…")
-    vectors = embed_texts("minilm", [clip.caption for clip in clips])
+    vectors = embed_texts("minilm", [clip.caption for clip in clips])  # all clips: one cache entry
+    if items is not None:
+        clips, vectors = clips[:items], vectors[:items]
     with build_catalog(clips, vectors, backend=backend) as (client, where):
         return _run(client, where, clips, limit=limit, n_seeds=n_seeds, per_seed=per_seed, guidance=guidance, seed=seed)
 
@@ -134,7 +136,7 @@ def _run(client: Any, where: str, clips: list[Clip], *, limit: int, n_seeds: int
     query, negative = NEGATIVE
     plain = search.search(query, n_seeds=n_seeds, limit=limit, seed=seed)
     steered = search.search(query, n_seeds=n_seeds, limit=limit, seed=seed, negative=negative)
-    before, after = set(plain.ids()), set(steered.ids())
+    before, after = set(plain.ids), set(steered.ids)
     print(f"negative prompt: {query!r} minus {negative!r} — {len(after - before)} of {limit} results changed")
     for point in steered.points:
         mark = "+" if point.id not in before else " "
