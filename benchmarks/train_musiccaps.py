@@ -115,7 +115,7 @@ def main() -> int:
         t0 = time.perf_counter()
         seeds = diffusion_seeds(sampler, eval_set.queries, 8, guidance=1.0, steps=steps)
         seconds = time.perf_counter() - t0
-        values = evaluate_method(eval_set, seeds, fuser=rrf, limit=100)
+        values = evaluate_method(eval_set, seeds, fuser=rrf, limit=100, candidates=100)
         steps_sweep.append({"label": "diffusion n=8, ω=1 (dpmpp_2m)", "steps": steps, "R@10": values["R@10"],
                             "miscs": values["miscs"], "sample_seconds": round(seconds, 2)})
     results["steps_sweep"] = steps_sweep

@@ -148,21 +148,31 @@ class SearchPlanner:
             out[name] = self.encoder.encode(list(value) if is_list else value, modality="text")
         return out
 
-    def fetch_scope(self, tenant: Any) -> models.Filter | None:
-        """The filter that limits reading stored points to the tenant (``None`` without tenancy)."""
-        return scoped_filter(None, self.tenant_field, check_tenant(self.tenant_field, tenant))
+    def refine_scope(self, params: Mapping[str, Any], controls: dict[str, Any]) -> models.Filter | None:
+        """Validate a refine request (sampler, controls, search parameters) before anything is read.
 
-    def refine_seeds(
-        self, point_id: Any, stored: Mapping[Any, np.ndarray], query_vector: np.ndarray, strength: Any, tenant: Any,
-        controls: dict[str, Any],
-    ) -> SeedSet:
-        """Run the sampler's inversion-based refinement of a stored point's vector (one seed)."""
+        Returns the filter that limits reading the stored point to the tenant (``None`` without tenancy).
+        """
         if not getattr(self.sampler, "can_refine", False):
             raise InvalidRequestError(
                 f"sampler {self.sampler.id!r} cannot refine a point; create the search with a generative sampler "
                 "that supports it (e.g. sampler='diffusion')"
             )
-        self.sampler.check_controls(controls)
+        if self.sampler.refine_controls is None:
+            self.sampler.check_controls(controls)
+        else:
+            self.sampler.check_refine_controls(controls)
+        _, tenant = self._validate(**{name: params[name] for name in _VALIDATED})
+        return scoped_filter(None, self.tenant_field, tenant)
+
+    def refine_seeds(
+        self, point_id: Any, stored: Mapping[Any, np.ndarray], query_vector: np.ndarray, strength: Any, tenant: Any,
+        controls: dict[str, Any],
+    ) -> SeedSet:
+        """Run the sampler's inversion-based refinement of a stored point's vector (one seed).
+
+        The request was checked by :meth:`refine_scope` before the point was read.
+        """
         controls = self.encode_controls(controls)
         wanted = str(point_id).lower()
         vector = next((v for k, v in stored.items() if str(k).lower() == wanted), None)
@@ -228,19 +238,10 @@ class SearchPlanner:
     ) -> PreparedSearch:
         """Validate everything, sample the seeds (unless ``seeds`` are given) and plan the request. Sends nothing."""
         assert self.space is not None, "bind_space() must run first"
-        _check_int("n_seeds", n_seeds, low=1, high=self.max_seeds)
-        _check_int("limit", limit, low=1)
-        _check_int("offset", offset, low=0)
-        if candidates is not None:
-            _check_int("candidates", candidates, low=1)
-        if score_threshold is not None and (
-            not isinstance(score_threshold, (int, float)) or not math.isfinite(score_threshold)
-        ):
-            raise InvalidRequestError(f"score_threshold must be a finite number, got {score_threshold!r}")
-        if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or seed < 0):
-            raise InvalidRequestError(f"seed must be a non-negative integer, got {seed!r}")
-        caller_filter = check_filter(filter)
-        tenant_value = check_tenant(self.tenant_field, tenant)
+        caller_filter, tenant_value = self._validate(
+            n_seeds=n_seeds, limit=limit, offset=offset, candidates=candidates, score_threshold=score_threshold,
+            seed=seed, filter=filter, tenant=tenant,
+        )
         timings: dict[str, float] = {}
         if seeds is None:
             self.sampler.check_controls(controls)
@@ -290,6 +291,24 @@ class SearchPlanner:
             timeout=timeout,
         )
         return PreparedSearch(request, seeds, self.fuser, context, guard, strip, offset, single, timings)
+
+    def _validate(
+        self, *, n_seeds: Any, limit: Any, offset: Any, candidates: Any, score_threshold: Any, seed: Any, filter: Any,
+        tenant: Any,
+    ) -> tuple[models.Filter | None, Any]:
+        """Check the request's search parameters; returns the caller's filter and the tenant value."""
+        _check_int("n_seeds", n_seeds, low=1, high=self.max_seeds)
+        _check_int("limit", limit, low=1)
+        _check_int("offset", offset, low=0)
+        if candidates is not None:
+            _check_int("candidates", candidates, low=1)
+        if score_threshold is not None and (
+            not isinstance(score_threshold, (int, float)) or not math.isfinite(score_threshold)
+        ):
+            raise InvalidRequestError(f"score_threshold must be a finite number, got {score_threshold!r}")
+        if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or seed < 0):
+            raise InvalidRequestError(f"seed must be a non-negative integer, got {seed!r}")
+        return check_filter(filter), check_tenant(self.tenant_field, tenant)
 
     def _engine_fusion(self, ctx: FusionContext, caps: Capabilities, single: bool) -> EngineFusion | None:
         if single:  # one seed: a plain nearest search, scores stay similarities
@@ -514,6 +533,10 @@ class GenerativeSearch:
             capabilities=self.adapter.capabilities(),
             controls=sampler_controls,
         )
+        return self._execute(prepared, score_threshold, total)
+
+    def _execute(self, prepared: PreparedSearch, score_threshold: float | None, total: float) -> SearchResult:
+        """Send the planned request (the one round trip) and finish the result."""
         start = time.perf_counter()
         response = self.adapter.run(prepared.request)
         prepared.timings["qdrant_ms"] = (time.perf_counter() - start) * 1e3
@@ -544,20 +567,14 @@ class GenerativeSearch:
         total = time.perf_counter()
         params = _search_params(kwargs)
         controls = params.pop("controls")
+        scope = self.planner.refine_scope(params, controls)
         query_vector = self.planner.encode_query(query, vector)
-        stored = self.adapter.fetch_vectors(
-            self.planner.collection, self.vector_space.name, [point_id], self.planner.fetch_scope(params["tenant"])
-        )
+        stored = self.adapter.fetch_vectors(self.planner.collection, self.vector_space.name, [point_id], scope)
         seeds = self.planner.refine_seeds(point_id, stored, query_vector, strength, params["tenant"], controls)
         prepared = self.planner.prepare(
             query_vector, capabilities=self.adapter.capabilities(), controls={}, seeds=seeds, **params
         )
-        start = time.perf_counter()
-        response = self.adapter.run(prepared.request)
-        prepared.timings["qdrant_ms"] = (time.perf_counter() - start) * 1e3
-        result = self.planner.finish(prepared, response, params["score_threshold"])
-        prepared.timings["total_ms"] = (time.perf_counter() - total) * 1e3
-        return result
+        return self._execute(prepared, params["score_threshold"], total)
 
 
 class AsyncGenerativeSearch:
@@ -628,6 +645,10 @@ class AsyncGenerativeSearch:
             return self.planner.prepare(query_vector, capabilities=capabilities, **params)
 
         prepared = await asyncio.to_thread(plan)
+        return await self._execute(prepared, score_threshold, total)
+
+    async def _execute(self, prepared: PreparedSearch, score_threshold: float | None, total: float) -> SearchResult:
+        """Send the planned request (the one round trip) and finish the result."""
         start = time.perf_counter()
         response = await self.adapter.run(prepared.request)
         prepared.timings["qdrant_ms"] = (time.perf_counter() - start) * 1e3
@@ -643,24 +664,18 @@ class AsyncGenerativeSearch:
         await self._ensure_bound()
         params = _search_params(kwargs)
         controls = params.pop("controls")
+        scope = self.planner.refine_scope(params, controls)
         capabilities = await self.adapter.capabilities()
         query_vector = await asyncio.to_thread(self.planner.encode_query, query, vector)
         assert self.planner.space is not None
-        stored = await self.adapter.fetch_vectors(
-            self.planner.collection, self.planner.space.name, [point_id], self.planner.fetch_scope(params["tenant"])
-        )
+        stored = await self.adapter.fetch_vectors(self.planner.collection, self.planner.space.name, [point_id], scope)
 
         def plan() -> PreparedSearch:
             seeds = self.planner.refine_seeds(point_id, stored, query_vector, strength, params["tenant"], controls)
             return self.planner.prepare(query_vector, capabilities=capabilities, controls={}, seeds=seeds, **params)
 
         prepared = await asyncio.to_thread(plan)
-        start = time.perf_counter()
-        response = await self.adapter.run(prepared.request)
-        prepared.timings["qdrant_ms"] = (time.perf_counter() - start) * 1e3
-        result = self.planner.finish(prepared, response, params["score_threshold"])
-        prepared.timings["total_ms"] = (time.perf_counter() - total) * 1e3
-        return result
+        return await self._execute(prepared, params["score_threshold"], total)
 
 
 _SEARCH_DEFAULTS: dict[str, Any] = {
@@ -678,6 +693,10 @@ _SEARCH_DEFAULTS: dict[str, Any] = {
     "consistency": None,
     "timeout": None,
 }
+
+
+#: The parameters :meth:`SearchPlanner._validate` checks.
+_VALIDATED = ("n_seeds", "limit", "offset", "candidates", "score_threshold", "seed", "filter", "tenant")
 
 
 def _search_params(kwargs: dict[str, Any]) -> dict[str, Any]:

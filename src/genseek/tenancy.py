@@ -61,12 +61,46 @@ def scoped_filter(caller: models.Filter | None, tenant_field: str | None, tenant
     return models.Filter(must=must)
 
 
+def payload_value(payload: dict[str, Any] | None, path: str) -> Any:
+    """The value at a payload key or a dotted nested path (``"meta.tenant"``), or ``None``."""
+    value: Any = payload or {}
+    if path in value:
+        return value[path]
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def _remove(payload: dict[str, Any], path: str) -> None:
+    """Remove a key or a dotted nested path, and the nested objects it leaves empty."""
+    if path in payload:
+        del payload[path]
+        return
+    head, _, rest = path.partition(".")
+    child = payload.get(head)
+    if rest and isinstance(child, dict):
+        _remove(child, rest)
+        if not child:
+            del payload[head]
+
+
+def _holds(keys: list[str], field: str) -> bool:
+    """Whether selecting ``keys`` selects ``field`` (the key itself, or an object it is nested in)."""
+    return any(key == field or field.startswith(key + ".") for key in keys)
+
+
 class TenantGuard:
-    """Adds the tenant field to a payload selector, then verifies and strips it from results."""
+    """Adds the tenant field to a payload selector, then verifies and strips it from results.
+
+    The tenant field may be a nested path (``"meta.tenant"``), as in Qdrant filters.
+    """
 
     def __init__(self, tenant_field: str | None, tenant: TenantValue | None) -> None:
         self.tenant_field = tenant_field
         self.tenant = tenant
+        self._strip = tenant_field  # what to remove again: the field, or an excluded parent of it
 
     def payload_selector(self, with_payload: Any) -> tuple[Any, bool]:
         """The selector to send, and whether the tenant field must be stripped afterwards."""
@@ -76,15 +110,17 @@ class TenantGuard:
         if with_payload is False or with_payload is None:
             return [field], True
         if isinstance(with_payload, list):
-            return (with_payload, False) if field in with_payload else ([*with_payload, field], True)
+            return (with_payload, False) if _holds(with_payload, field) else ([*with_payload, field], True)
         if isinstance(with_payload, models.PayloadSelectorInclude):
-            if field in with_payload.include:
+            if _holds(with_payload.include, field):
                 return with_payload, False
             return models.PayloadSelectorInclude(include=[*with_payload.include, field]), True
         if isinstance(with_payload, models.PayloadSelectorExclude):
-            if field not in with_payload.exclude:
+            hiding = [k for k in with_payload.exclude if _holds([k], field)]
+            if not hiding:
                 return with_payload, False
-            return models.PayloadSelectorExclude(exclude=[k for k in with_payload.exclude if k != field]), True
+            self._strip = min(hiding, key=len)  # the outermost excluded key holding the field
+            return models.PayloadSelectorExclude(exclude=[k for k in with_payload.exclude if k not in hiding]), True
         raise InvalidRequestError(f"unsupported with_payload value {with_payload!r}")
 
     def verify(self, points: list[models.ScoredPoint], strip: bool) -> None:
@@ -92,7 +128,7 @@ class TenantGuard:
         if self.tenant_field is None:
             return
         for point in points:
-            value = (point.payload or {}).get(self.tenant_field)
+            value = payload_value(point.payload, self.tenant_field)
             owned = value == self.tenant or (isinstance(value, list) and self.tenant in value)
             if not owned:
                 raise GenseekError(
@@ -100,6 +136,6 @@ class TenantGuard:
                     f"expected {self.tenant!r}. The backend ignored the tenant filter; nothing was returned."
                 )
             if strip and point.payload is not None:
-                point.payload.pop(self.tenant_field, None)
+                _remove(point.payload, self._strip)  # type: ignore[arg-type]
                 if not point.payload:
                     point.payload = None

@@ -81,6 +81,41 @@ def test_max_takes_best_score():
     assert [(p.id, p.score) for p in fused] == [(3, 0.95), (1, 0.9), (2, 0.8), (4, 0.6)]
 
 
+@pytest.mark.parametrize("distance", ["euclid", "manhattan"])
+def test_score_fusers_treat_distances_as_lower_is_closer(distance):
+    distances = [pts((1, 0.0), (2, 0.5), (3, 2.0)), pts((4, 0.1), (3, 0.3), (5, 3.0))]
+    fused = MaxFuser().fuse(distances, ctx(distance=distance))
+    assert [(p.id, p.score) for p in fused] == [(1, 0.0), (4, -0.1), (3, -0.3), (2, -0.5), (5, -3.0)]
+    as_similarities = [pts(*((p.id, -p.score) for p in ranked)) for ranked in distances]
+    expected = [(p.id, p.score) for p in DBSFFuser().fuse(as_similarities, ctx())]
+    assert [(p.id, p.score) for p in DBSFFuser().fuse(distances, ctx(distance=distance))] == expected
+    assert expected[-1][0] == 5  # the farthest point fuses last
+    caps = Capabilities.from_version("1.17.0")
+    assert MaxFuser().engine_fusion(ctx(distance=distance), caps) is None  # distances fuse on the client
+    assert DBSFFuser().engine_fusion(ctx(distance=distance), caps) is None
+    assert MaxFuser().engine_fusion(ctx(), caps) is not None and DBSFFuser().engine_fusion(ctx(), caps) is not None
+
+
+def test_max_and_dbsf_find_the_closest_points_of_a_euclid_collection():
+    from qdrant_client import QdrantClient
+
+    from genseek import GenerativeSearch
+    from genseek.testing import FixedSeedsSampler
+
+    client = QdrantClient(":memory:")
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((100, 4)).astype(np.float32)
+    client.create_collection("e", vectors_config=models.VectorParams(size=4, distance=models.Distance.EUCLID))
+    client.upsert("e", [models.PointStruct(id=i, vector=v.tolist()) for i, v in enumerate(vectors)])
+    sampler = FixedSeedsSampler([vectors[3], vectors[50]])
+    for provenance in (True, False):
+        search = GenerativeSearch(client, "e", encoder=None, sampler=sampler, fuser="max", provenance=provenance)
+        result = search.search(vector=vectors[0], n_seeds=2, limit=2)
+        assert set(result.ids) == {3, 50} and [p.score for p in result.points] == [0.0, 0.0]
+        search = GenerativeSearch(client, "e", encoder=None, sampler=sampler, fuser="dbsf", provenance=provenance)
+        assert {3, 50} <= set(search.search(vector=vectors[0], n_seeds=2, limit=5).ids)
+
+
 def test_round_robin_interleaves_and_skips_duplicates():
     fused = RoundRobinFuser().fuse(LISTS, ctx())
     assert [p.id for p in fused] == [1, 3, 2, 4]

@@ -85,3 +85,24 @@ def test_guard_catches_a_backend_that_ignores_filters(catalog, catalog_vectors, 
     monkeypatch.setattr(search.adapter, "run", lambda request: SeedSearchResponse(fused=everything))
     with pytest.raises(GenseekError, match="tenant isolation"):
         search.search(vector=vectors[0], tenant="acme")
+
+
+def test_a_nested_tenant_field_is_checked_and_stripped():
+    from qdrant_client import QdrantClient
+
+    client = QdrantClient(":memory:")
+    client.create_collection("nested", vectors_config=models.VectorParams(size=2, distance=models.Distance.COSINE))
+    client.upsert("nested", [
+        models.PointStruct(id=i, vector=[1.0, i], payload={"meta": {"tenant": "ab"[i % 2], "x": i}, "y": i}) for i in range(8)
+    ])
+    search = GenerativeSearch(client, "nested", encoder=None, tenant_field="meta.tenant")
+    found = search.search(vector=[1.0, 0.0], tenant="a", limit=3, with_payload=["y"])
+    assert [p.payload for p in found.points] == [{"y": 0}, {"y": 2}, {"y": 4}]  # checked, then stripped
+    assert all(p.payload is None for p in search.search(vector=[1.0, 0.0], tenant="b", with_payload=False).points)
+    asked = search.search(vector=[1.0, 0.0], tenant="a", limit=1, with_payload=["meta"]).points[0].payload
+    assert asked == {"meta": {"tenant": "a", "x": 0}}  # the caller asked for the object holding it: kept
+    hidden = models.PayloadSelectorExclude(exclude=["meta"])
+    assert search.search(vector=[1.0, 0.0], tenant="a", limit=1, with_payload=hidden).points[0].payload == {"y": 0}
+    guard = TenantGuard("meta.tenant", "a")
+    with pytest.raises(GenseekError, match="tenant isolation check failed"):
+        guard.verify([models.ScoredPoint(id=1, version=0, score=1.0, payload={"meta": {"tenant": "b"}})], strip=False)

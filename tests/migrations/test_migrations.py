@@ -93,6 +93,25 @@ def test_from_a_legacy_app_collection(legacy, registry, flaky, helpers):
     assert helpers.snapshot(legacy, "legacy") == before
 
 
+def test_backfill_rollback_keeps_vectors_it_did_not_write(legacy, registry, flaky, helpers):
+    migrator = Migrator(legacy, fill_plan(), registry=registry, progress=False)
+    migrator.apply(until="m002_add_text")
+    own = [0.5] * DIM  # the application wrote point 1's vector itself, before the backfill
+    legacy.update_vectors("legacy", [models.PointVectors(id=1, vector={"text": own})])
+    migrator.apply()
+    message = migrator.rollback(to="m002_add_text")[0]
+    assert "left as it is: 1 points had it before the backfill" in message
+    record = legacy.retrieve("legacy", [1], with_vectors=["text"])[0]
+    assert np.allclose(record.vector["text"], own)
+    # without vectors written by others, a rollback clears what the backfill wrote
+    fresh = Migrator(QdrantClient(":memory:"), fill_plan(), registry=registry, progress=False)
+    fresh.client.create_collection("legacy", vectors_config={"legacy": models.VectorParams(size=4, distance=models.Distance.COSINE)})
+    fresh.client.upsert("legacy", [models.PointStruct(id=2, vector={"legacy": [1.0, 0, 0, 0]}, payload={"text": "x"})])
+    fresh.apply()
+    assert "cleared vector 'text'" in fresh.rollback(to="m002_add_text")[0]
+    assert fresh.client.retrieve("legacy", [2], with_vectors=True)[0].vector.get("text") is None
+
+
 @pytest.mark.parametrize("where", ["encoder", "after_write"])
 @pytest.mark.parametrize("k", [0, 4, 12])
 def test_backfill_interrupted_at_batch_k_then_resumed(legacy, registry, flaky, helpers, monkeypatch, where, k):
@@ -150,6 +169,25 @@ def test_copy_strategy_builds_a_copy_and_switches_the_alias(legacy, registry, fl
     assert "text" not in legacy.get_collection("legacy").config.params.vectors
     migrator.rollback(to="m001_tenant_index")
     assert {a.alias_name: a.collection_name for a in legacy.get_aliases().aliases} == {"catalog": "legacy"}
+
+
+def test_copy_strategy_keeps_an_unnamed_vector(registry, flaky, helpers):
+    client = QdrantClient(":memory:")
+    client.create_collection("plain", vectors_config=models.VectorParams(size=4, distance=models.Distance.COSINE))
+    client.upsert("plain", [models.PointStruct(id=i, vector=[1.0, i, 0.0, 1.0], payload={"shop": "s", "text": f"t{i}"}) for i in range(1, 6)])
+    client.update_collection_aliases(
+        change_aliases_operations=[models.CreateAliasOperation(create_alias=models.CreateAlias(collection_name="plain", alias_name="catalog"))]
+    )
+    stored = {r.id: r.vector for r in client.scroll("plain", limit=100, with_vectors=True)[0]}
+    plan = fill_plan(collection="catalog")
+    plan["steps"][1]["strategy"] = "copy"
+    Migrator(client, plan, registry=registry, progress=False).apply()
+    records, _ = client.scroll("catalog", limit=100, with_payload=True, with_vectors=True)
+    assert len(records) == 5
+    for record in records:
+        vectors = record.vector if isinstance(record.vector, dict) else {"": record.vector}
+        assert np.allclose(vectors[""], stored[record.id]) and len(vectors["text"]) == DIM
+        assert record.payload == {"shop": "s", "text": f"t{record.id}"}
 
 
 def test_copy_strategy_needs_an_alias(legacy, registry, flaky):

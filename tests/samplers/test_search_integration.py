@@ -76,12 +76,33 @@ def test_refine_a_stored_point(catalog, catalog_vectors, prior_sampler):
         search.refine(point, "electric guitar", strength=0.5, tenant="globex", preset="quality")
     with pytest.raises(InvalidRequestError, match="tenant"):
         search.refine(point, "electric guitar", strength=0.5)
+    first_order = search.refine(point, "electric guitar", strength=0.6, tenant="globex", limit=5, guidance=1.0, order=1)
+    assert not np.allclose(first_order.seeds[0], edited.seeds[0])  # a refine control reaches the sampler
 
 
 def test_refine_needs_a_refining_sampler(catalog):
     search = GenerativeSearch(catalog, "items", encoder=HashingEncoder(dim=32), sampler="identity", vector_name="dense")
     with pytest.raises(InvalidRequestError, match="cannot refine"):
         search.refine(1, "more guitar", strength=0.5)
+
+
+def test_invalid_refine_reads_nothing(catalog, prior_sampler, monkeypatch):
+    """Every check runs before the stored point is read: a refused request sends no request at all."""
+    sent = []
+    monkeypatch.setattr(catalog, "scroll", lambda *a, **k: sent.append("scroll"))
+    monkeypatch.setattr(catalog, "query_batch_points", lambda *a, **k: sent.append("batch"))
+    monkeypatch.setattr(catalog, "query_points", lambda *a, **k: sent.append("query"))
+    identity = GenerativeSearch(catalog, "items", encoder=HashingEncoder(dim=32), sampler="identity", vector_name="dense")
+    with pytest.raises(InvalidRequestError, match="cannot refine"):
+        identity.refine(1, "more guitar", strength=0.5)
+    search = make_search(catalog, prior_sampler, tenant_field="tenant")
+    with pytest.raises(InvalidRequestError, match="does not accept"):
+        search.refine(7, "guitar", strength=0.5, tenant="globex", preset="quality")
+    with pytest.raises(InvalidRequestError, match="limit"):
+        search.refine(7, "guitar", strength=0.5, tenant="globex", limit=0)
+    with pytest.raises(InvalidRequestError, match="filter"):
+        search.refine(7, "guitar", strength=0.5, tenant="globex", filter={"must": []})
+    assert sent == []
 
 
 def test_async_refine_and_search(catalog_vectors, prior_sampler):

@@ -199,3 +199,32 @@ def test_refine_is_tenant_bound_too(catalog, catalog_vectors, tenant_store, regi
         searcher.refine(1, vector=catalog_vectors[0][1], tenant="globex")
     with pytest.raises(InvalidRequestError):  # the test kit's fixed sampler cannot refine: refused, nothing sent
         searcher.refine(0, vector=catalog_vectors[0][1])
+
+
+def test_a_request_pairs_one_configuration_version_with_its_searcher(catalog, catalog_vectors, registry, make_config):
+    """Another thread installing a new version mid-request must not mix that version's partition,
+    filter or limits with the searcher (tenant field, collection) of the version this request took."""
+    searcher = GenerativeSearch.for_tenant("acme", client=catalog, config=make_config("acme"), registry=registry)
+    other = GenerativeSearch.for_tenant("globex", client=catalog, config=make_config("globex"), registry=registry)
+    refresh = searcher._refresh
+
+    def racing_refresh():
+        state = refresh()
+        searcher._binding.state = other._binding.state  # a concurrent refresh replaced the state meanwhile
+        return state
+
+    searcher._refresh = racing_refresh
+    points = searcher.search(vector=catalog_vectors[0][3], limit=6).points
+    assert len(points) == 6 and set(_owners(catalog, [p.id for p in points]).values()) == {"acme"}
+
+
+def test_a_stale_read_does_not_roll_a_bound_searcher_back(catalog, catalog_vectors, registry, seeds):
+    store = TenantStore(catalog, collection="genseek_tenants_stale", registry=registry, max_staleness=0)
+    config = {"collection": "items", "vector_name": "dense", "partition": "acme", "search": {"limit": 5}}
+    store.put("acme", config, expected_version=0)
+    searcher = GenerativeSearch.for_tenant("acme", client=catalog, store=store, registry=registry)
+    store.put("acme", {**config, "search": {"limit": 7}}, expected_version=1)
+    assert len(searcher.search(vector=catalog_vectors[0][2]).points) == 7 and searcher.version == 2
+    stale = store.version("acme", 1)
+    searcher._binding.latest = lambda: (stale.version, stale.config)  # e.g. another instance's older cached copy
+    assert len(searcher.search(vector=catalog_vectors[0][2]).points) == 7 and searcher.version == 2

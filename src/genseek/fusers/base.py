@@ -95,6 +95,15 @@ class Fuser(abc.ABC):
         """Fuse per-seed lists on the client (see the class docstring)."""
 
 
+#: Distances whose Qdrant scores are distances (lower is closer), not similarities.
+DISTANCE_SCORES = frozenset({"euclid", "manhattan"})
+
+
+def score_similarity(score: float, distance: str) -> float:
+    """A Qdrant score as a similarity, higher is closer (euclid / manhattan scores are distances)."""
+    return -float(score) if distance in DISTANCE_SCORES else float(score)
+
+
 def rescored(point: models.ScoredPoint, score: float) -> models.ScoredPoint:
     """A copy of ``point`` carrying ``score``; the input is left untouched."""
     return point.model_copy(update={"score": float(score)})
@@ -118,4 +127,4 @@ def weighted_centroid(ctx: FusionContext) -> np.ndarray:
     return centroid
 
 
-__all__ = ["EngineFusion", "FusionContext", "Fuser", "ranked_by_score", "rescored", "weighted_centroid"]
+__all__ = ["DISTANCE_SCORES", "EngineFusion", "FusionContext", "Fuser", "ranked_by_score", "rescored", "score_similarity", "weighted_centroid"]

@@ -3,7 +3,8 @@
 Each seed's scores are mapped to ``(s - (μ - 3σ)) / 6σ`` using that list's mean ``μ`` and sample
 standard deviation ``σ`` (a single-point or constant list maps to 0.5), then summed per point —
 weighted by the seed weights when they are not uniform (client-side only: Qdrant's DBSF has no
-weights).
+weights). Euclid / manhattan scores are distances, so they are negated first (closer scores
+higher); such collections fuse on the client, where that is guaranteed.
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ import numpy as np
 from qdrant_client.http import models
 
 from ..adapters.base import Capabilities
-from .base import EngineFusion, FusionContext, Fuser, ranked_by_score
+from .base import DISTANCE_SCORES, EngineFusion, FusionContext, Fuser, ranked_by_score, score_similarity
 
 
-def normalized_scores(ranked: list[models.ScoredPoint]) -> list[float]:
+def normalized_scores(ranked: list[models.ScoredPoint], distance: str = "cosine") -> list[float]:
     """DBSF normalisation of one ranked list's scores (see the module docstring)."""
-    scores = np.array([p.score for p in ranked], dtype=np.float64)
+    scores = np.array([score_similarity(p.score, distance) for p in ranked], dtype=np.float64)
     if len(scores) == 1:
         return [0.5]
     mean = scores.mean()
@@ -33,7 +34,7 @@ class DBSFFuser(Fuser):
     description = "distribution-based score fusion (per-seed scores normalised by mean ± 3σ, summed)"
 
     def engine_fusion(self, ctx: FusionContext, caps: Capabilities) -> EngineFusion | None:
-        if caps.prefetch and caps.dbsf and ctx.uniform_weights:
+        if caps.prefetch and caps.dbsf and ctx.uniform_weights and ctx.distance not in DISTANCE_SCORES:
             return EngineFusion("dbsf")
         return None
 
@@ -45,7 +46,7 @@ class DBSFFuser(Fuser):
             if not ranked:
                 continue
             weight = 1.0 if uniform else float(ctx.weights[seed_index])
-            for point, value in zip(ranked, normalized_scores(ranked)):
+            for point, value in zip(ranked, normalized_scores(ranked, ctx.distance)):
                 points.setdefault(point.id, point)
                 scores[point.id] = scores.get(point.id, 0.0) + weight * value
         return ranked_by_score(scores, points, ctx.limit)

@@ -2,7 +2,9 @@
 
 In the engine this is a ``FormulaQuery`` ``max($score[0], …, $score[n-1])`` where a seed that did
 not find the point contributes ``floor`` (below any real score), so it needs Qdrant ≥ 1.14.
-Seed weights are not used: the score stays a similarity, comparable across requests.
+Seed weights are not used: the score stays a similarity, comparable across requests. On euclid /
+manhattan collections Qdrant's scores are distances, so the best is the smallest: the fused score
+is then the negated smallest distance (higher is closer, like every fused score), on the client.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from qdrant_client.http import models
 
 from ..adapters.base import Capabilities
-from .base import EngineFusion, FusionContext, Fuser, ranked_by_score
+from .base import DISTANCE_SCORES, EngineFusion, FusionContext, Fuser, ranked_by_score, score_similarity
 
 #: Stand-in score for "this seed did not find the point"; below every cosine/dot/L2 score in practice.
 MISSING_SCORE = -1.0e9
@@ -21,7 +23,7 @@ class MaxFuser(Fuser):
     description = "best similarity of each point to any seed"
 
     def engine_fusion(self, ctx: FusionContext, caps: Capabilities) -> EngineFusion | None:
-        if caps.prefetch and caps.formula:
+        if caps.prefetch and caps.formula and ctx.distance not in DISTANCE_SCORES:
             return EngineFusion("max", floor=MISSING_SCORE)
         return None
 
@@ -31,5 +33,5 @@ class MaxFuser(Fuser):
         for ranked in per_seed:
             for point in ranked:
                 points.setdefault(point.id, point)
-                scores[point.id] = max(scores.get(point.id, MISSING_SCORE), point.score)
+                scores[point.id] = max(scores.get(point.id, MISSING_SCORE), score_similarity(point.score, ctx.distance))
         return ranked_by_score(scores, points, ctx.limit)

@@ -26,6 +26,7 @@ from qdrant_client.http import models
 
 from ..encoders.base import Encoder
 from ..errors import CollectionError, DimensionMismatchError, InvalidRequestError
+from ..tenancy import payload_value as field_value
 from ..vectors import l2_normalize
 
 
@@ -44,16 +45,6 @@ class BackfillProgress:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def field_value(payload: dict[str, Any] | None, path: str) -> Any:
-    """The value at a dotted payload ``path`` (``"meta.caption"``), or ``None``."""
-    value: Any = payload or {}
-    for part in path.split("."):
-        if not isinstance(value, dict) or part not in value:
-            return None
-        value = value[part]
-    return value
 
 
 def backfill(

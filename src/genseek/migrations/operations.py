@@ -203,7 +203,7 @@ def _copy_with_vector(step: AddVector, ctx: Context, params: models.VectorParams
         records, offset = ctx.client.scroll(previous, limit=step.batch_size, offset=offset, with_payload=True, with_vectors=True)
         if records:
             ctx.client.upsert(
-                copy, [models.PointStruct(id=r.id, vector=r.vector or {}, payload=r.payload) for r in records]
+                copy, [models.PointStruct(id=r.id, vector=_named(r.vector), payload=r.payload) for r in records]
             )
         if offset is None:
             break
@@ -214,6 +214,13 @@ def _copy_with_vector(step: AddVector, ctx: Context, params: models.VectorParams
         ]
     )
     return {"strategy": "copy", "previous": previous, "copy": copy}
+
+
+def _named(vector: Any) -> dict[str, Any]:
+    """A record's vectors as a dict: the copy has named vectors, the source's unnamed one is ``""``."""
+    if vector is None:
+        return {}
+    return vector if isinstance(vector, dict) else {"": vector}
 
 
 def rollback_add_vector(step: AddVector, ctx: Context, state: dict[str, Any]) -> str:
@@ -284,8 +291,21 @@ def _todo_filter(step: Backfill) -> models.Filter:
     )
 
 
+def _has_vector(step: Backfill) -> models.Filter:
+    """Points in the step's scope that have the target vector."""
+    done = models.Filter(must=[models.HasVectorCondition(has_vector=step.vector)])
+    if step.filter:
+        done.must.append(models.Filter.model_validate(step.filter))  # type: ignore[union-attr]
+    return done
+
+
 def apply_backfill(step: Backfill, ctx: Context, record: dict[str, Any]) -> dict[str, Any]:
     checkpoint = record.get("checkpoint") or {}
+    recorded = dict(record.get("state") or {})
+    if "existing_before" not in recorded:  # vectors the backfill did not write: a rollback must keep them
+        existing = ctx.client.count(ctx.target, count_filter=_has_vector(step), exact=True).count
+        recorded = {"existing_before": existing}
+        ctx.ledger.write(ctx.target, step.name, state=recorded)
     encoder = ctx.registry.create("encoder", step.encoder, **step.encoder_options)
     totals = {k: int(checkpoint.get(k, 0)) for k in ("encoded", "skipped_existing", "skipped_missing", "batches", "scanned")}
 
@@ -314,16 +334,19 @@ def apply_backfill(step: Backfill, ctx: Context, record: dict[str, Any]) -> dict
         progress=ctx.progress,
     )
     state: dict[str, Any] = {key: totals[key] + getattr(result, key) for key in totals}
-    done = models.Filter(must=[models.HasVectorCondition(has_vector=step.vector)])
-    if step.filter:
-        done.must.append(models.Filter.model_validate(step.filter))  # type: ignore[union-attr]
-    state["vectors_present"] = ctx.client.count(ctx.target, count_filter=done, exact=True).count
+    state["existing_before"] = recorded["existing_before"]
+    state["vectors_present"] = ctx.client.count(ctx.target, count_filter=_has_vector(step), exact=True).count
     return state
 
 
 def rollback_backfill(step: Backfill, ctx: Context, state: dict[str, Any]) -> str:
     if step.vector not in ctx.vectors(ctx.physical(ctx.target)):
         return f"vector {step.vector!r} no longer exists; nothing to clear"
+    if state.get("existing_before"):
+        return (
+            f"vector {step.vector!r} of {ctx.target!r} was left as it is: {state['existing_before']} points had it "
+            "before the backfill, and clearing it would delete them too"
+        )
     selector = models.FilterSelector(filter=models.Filter.model_validate(step.filter) if step.filter else models.Filter())
     ctx.client.delete_vectors(ctx.target, vectors=[step.vector], points=selector)
     return f"cleared vector {step.vector!r} of {ctx.target!r} (payloads and other vectors untouched)"

@@ -101,6 +101,9 @@ class Sampler(abc.ABC):
     query_controls: ClassVar[frozenset[str]] = frozenset()
     #: True when the sampler implements :meth:`refine`.
     can_refine: ClassVar[bool] = False
+    #: The keyword controls :meth:`refine` accepts (``None``: not declared, refine checks them itself).
+    #: A search checks a refine request against it before it reads the stored point.
+    refine_controls: ClassVar[frozenset[str] | None] = None
     description: ClassVar[str] = ""
 
     @property
@@ -121,6 +124,15 @@ class Sampler(abc.ABC):
             f"sampler {self.id!r} cannot refine a vector; use a generative sampler that supports it "
             "(e.g. sampler='diffusion')"
         )
+
+    def check_refine_controls(self, controls: Mapping[str, Any]) -> None:
+        """Raise :class:`InvalidRequestError` for control names :meth:`refine` does not accept."""
+        accepted = self.refine_controls
+        unknown = sorted(set(controls) - accepted) if accepted is not None else []
+        if unknown:
+            raise InvalidRequestError(
+                f"refine does not accept {', '.join(unknown)}; it accepts {', '.join(sorted(accepted or ())) or 'none'}"
+            )
 
     def check_controls(self, controls: Mapping[str, Any]) -> None:
         """Raise :class:`InvalidRequestError` for control names this sampler does not accept."""

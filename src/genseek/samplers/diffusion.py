@@ -61,6 +61,7 @@ class DiffusionSampler(PriorSampler):
     controls = frozenset({"preset", "solver", "steps", "guidance", "negative", "steer", "slerp", "align"})
     query_controls = frozenset({"negative"})
     can_refine = True
+    refine_controls = frozenset({"source_condition", "guidance", "negative", "steps", "align", "order"})
 
     def __init__(
         self,
@@ -223,10 +224,7 @@ class DiffusionSampler(PriorSampler):
         ``strength = 0`` returns ``vector`` unchanged; ``1`` regenerates from pure noise level.
         Deterministic: no random draws.
         """
-        if unused:
-            raise InvalidRequestError(
-                f"refine does not accept {', '.join(sorted(unused))}; it accepts guidance, negative, steps, align, order"
-            )
+        self.check_refine_controls(unused)
         if order not in (1, 2):
             raise InvalidRequestError(f"refine: order must be 1 (DDIM) or 2 (Heun), got {order!r}")
         strength = check_number("strength", strength, low=0.0, high=1.0)

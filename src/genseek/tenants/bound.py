@@ -33,9 +33,27 @@ class _Binding:
         self.fixed = None if config is None else parse_config(config, tenant=tenant)
         self.registry = registry if registry is not None else (store.registry if store is not None else None)
         self.adapter = adapter
-        self.version: int | None = None
-        self.config: TenantConfig | None = None
+        #: ``(version, config, searcher)``, replaced as one value so that a request never pairs
+        #: one version's searcher (its tenant field) with another version's configuration.
+        self.state: tuple[int, TenantConfig, Any] | None = None
         self.lock = threading.Lock()
+
+    @property
+    def version(self) -> int | None:
+        return None if self.state is None else self.state[0]
+
+    @property
+    def config(self) -> TenantConfig | None:
+        return None if self.state is None else self.state[1]
+
+    @property
+    def searcher(self) -> Any:
+        return None if self.state is None else self.state[2]
+
+    def current(self, version: int) -> tuple[int, TenantConfig, Any] | None:
+        """The state in use when it is at least ``version`` (``None``: it must be rebuilt)."""
+        state = self.state
+        return state if state is not None and version <= state[0] else None
 
     def latest(self) -> tuple[int, TenantConfig]:
         if self.fixed is not None:
@@ -71,7 +89,6 @@ class TenantSearch:
     ) -> None:
         self.client = client
         self._binding = _Binding(tenant, store, config, registry, adapter)
-        self._searcher: Any = None
         self._refresh()
 
     @property
@@ -91,18 +108,19 @@ class TenantSearch:
     @property
     def searcher(self) -> Any:
         """The underlying :class:`~genseek.search.GenerativeSearch`."""
-        return self._searcher
+        return self._binding.searcher
 
-    def _refresh(self) -> None:
+    def _refresh(self) -> tuple[int, TenantConfig, Any]:
         from ..search import GenerativeSearch
 
         binding = self._binding
         version, config = binding.latest()
         with binding.lock:
-            if version == binding.version and self._searcher is not None:
-                return
-            searcher = GenerativeSearch(self.client, config.collection, **binding.build_kwargs(config))
-            self._searcher, binding.version, binding.config = searcher, version, config
+            state = binding.current(version)
+            if state is None:
+                searcher = GenerativeSearch(self.client, config.collection, **binding.build_kwargs(config))
+                state = binding.state = (version, config, searcher)
+            return state
 
     def search(self, query: Any = None, *, vector: Any = None, **request: Any) -> Any:
         """Search as this tenant. ``request`` holds the overrides (``limit=``, ``filter=``, controls …).
@@ -111,11 +129,8 @@ class TenantSearch:
             InvalidRequestError: an override the tenant does not allow, an unknown or forbidden key
                 (``tenant``, ``shard_key_selector``), or a value above the tenant's limits.
         """
-        self._refresh()
-        searcher = self._searcher
-        resolved = resolve_request(
-            self._binding.config, request, sampler_controls=searcher.sampler.info.controls, tenant=self.tenant  # type: ignore[arg-type]
-        )
+        _, config, searcher = self._refresh()
+        resolved = resolve_request(config, request, sampler_controls=searcher.sampler.info.controls, tenant=self.tenant)
         return searcher.search(query, vector=vector, **resolved.search_kwargs())
 
     def refine(self, point_id: Any, query: Any = None, *, vector: Any = None, strength: float = 0.5, **request: Any) -> Any:
@@ -124,11 +139,8 @@ class TenantSearch:
         The same resolution as :meth:`search` applies to ``request``; the stored point is read with
         the tenant's scope, so another tenant's point is "not found".
         """
-        self._refresh()
-        searcher = self._searcher
-        resolved = resolve_request(
-            self._binding.config, request, sampler_controls=searcher.sampler.info.controls, tenant=self.tenant  # type: ignore[arg-type]
-        )
+        _, config, searcher = self._refresh()
+        resolved = resolve_request(config, request, sampler_controls=searcher.sampler.info.controls, tenant=self.tenant)
         return searcher.refine(point_id, query, vector=vector, strength=strength, **resolved.search_kwargs())
 
 
@@ -150,7 +162,6 @@ class AsyncTenantSearch:
     ) -> None:
         self.client = client
         self._binding = _Binding(tenant, store, config, registry, adapter)
-        self._searcher: Any = None
         self._lock = asyncio.Lock()
 
     @property
@@ -165,24 +176,23 @@ class AsyncTenantSearch:
     def version(self) -> int | None:
         return self._binding.version
 
-    async def _refresh(self) -> None:
+    async def _refresh(self) -> tuple[int, TenantConfig, Any]:
         from ..search import AsyncGenerativeSearch
 
         binding = self._binding
         version, config = await asyncio.to_thread(binding.latest)
         async with self._lock:
-            if version == binding.version and self._searcher is not None:
-                return
-            kwargs = await asyncio.to_thread(binding.build_kwargs, config)
-            self._searcher = AsyncGenerativeSearch(self.client, config.collection, **kwargs)
-            binding.version, binding.config = version, config
+            state = binding.current(version)
+            if state is None:
+                kwargs = await asyncio.to_thread(binding.build_kwargs, config)
+                state = binding.state = (version, config, AsyncGenerativeSearch(self.client, config.collection, **kwargs))
+            return state
 
     async def search(self, query: Any = None, *, vector: Any = None, **request: Any) -> Any:
         """Same contract as :meth:`TenantSearch.search`."""
-        await self._refresh()
-        searcher = self._searcher
+        _, config, searcher = await self._refresh()
         resolved = resolve_request(
-            self._binding.config, request, sampler_controls=searcher.planner.sampler.info.controls, tenant=self.tenant  # type: ignore[arg-type]
+            config, request, sampler_controls=searcher.planner.sampler.info.controls, tenant=self.tenant
         )
         return await searcher.search(query, vector=vector, **resolved.search_kwargs())
 

@@ -212,6 +212,7 @@ def run_evaluation(
     guidance: Sequence[float] = (0.0, 1.0, 2.0, 4.0),
     steps: int | None = None,
     limit: int = 100,
+    candidates: int | None = None,
     seed: int = 0,
     title: str = "genseek evaluation",
     training_logs: dict[str, str | Path] | None = None,
@@ -220,7 +221,8 @@ def run_evaluation(
     """Compare direct / regression / diffusion variants on ``data``; write JSON, markdown, plots.
 
     ``diffusion`` / ``regression`` are sampler instances (or ``None`` to skip). The "direct" row
-    needs ``data.direct``; "diffusion+direct" adds the direct query as an extra seed. Returns
+    needs ``data.direct``; "diffusion+direct" adds the direct query as an extra seed. Each seed's
+    list is cut at ``candidates`` (default ``limit``) before fusion. Returns
     the results dict written to ``evaluation.json``.
     """
     from tqdm.auto import tqdm
@@ -238,7 +240,7 @@ def run_evaluation(
 
     def record(method: str, seeds: np.ndarray, fuser_name: str, fuser: Fuser, **extra: Any) -> None:
         started = time.perf_counter()
-        values = evaluate_method(data, seeds, fuser=fuser, limit=limit, seed=seed)
+        values = evaluate_method(data, seeds, fuser=fuser, limit=limit, candidates=candidates or limit, seed=seed)
         rows.append({"method": method, "fuser": fuser_name, "n_seeds": int(seeds.shape[1]), **extra, **values,
                      "eval_seconds": round(time.perf_counter() - started, 2)})
 
