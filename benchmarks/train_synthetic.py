@@ -51,6 +51,7 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=2500)
     parser.add_argument("--quick", action="store_true", help="small world and few steps (smoke run)")
     parser.add_argument("--work", default="/tmp/genseek-bench-synthetic", help="where weights are written")
+    parser.add_argument("--skip-train", action="store_true", help="evaluate the weights already in --work")
     args = parser.parse_args()
     torch.set_num_threads(1)
     world_kw = dict(n_concepts=120, items_per_mode=10) if args.quick else {}
@@ -63,6 +64,13 @@ def main() -> int:
                 ema_decay=0.995, threads=1, eval_every=max(steps // 6, 1), log_every=20, checkpoint_every=steps)
     runs = {}
     for kind in ("regression", "diffusion"):
+        if args.skip_train:
+            log = json.loads((work / kind / "training_log.json").read_text())
+            summary = log["summary"]
+            steps = summary["steps"]
+            runs[kind] = {"seconds": summary["seconds"], "steps_per_s": round(steps / summary["seconds"], 2),
+                          "final_loss": summary["final_loss"], "parameters": summary["parameters"]}
+            continue
         started = time.perf_counter()
         result = train(TrainConfig(kind=kind, **base), train_set, work / kind, val_pairs=val_set, resume=False)
         runs[kind] = {"seconds": round(time.perf_counter() - started, 1), "steps_per_s": round(steps / (time.perf_counter() - started), 2),

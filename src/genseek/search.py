@@ -409,12 +409,11 @@ _COMMON_DOC = """
 """
 
 
-class GenerativeSearch:
-    __doc__ = "Generative search over one Qdrant collection (synchronous).\n" + _COMMON_DOC
+class _SearchBase:
+    """The constructor and component accessors shared by the sync and async searchers."""
 
-    #: ``GenerativeSearch.for_tenant("acme", client=...)`` or ``search.for_tenant("acme")``: a
-    #: searcher bound to a tenant's stored configuration (see :mod:`genseek.tenants`).
-    for_tenant = ForTenant(asynchronous=False)
+    _asynchronous: bool = False
+    _wrong_client = ""
 
     def __init__(
         self,
@@ -451,9 +450,14 @@ class GenerativeSearch:
             fuser_options=fuser_options,
         )
         self.adapter = self.planner.registry.adapter_for(client, adapter_id=adapter)
-        if self.adapter.is_async:
-            raise ConfigError("GenerativeSearch needs a synchronous client; use AsyncGenerativeSearch for async clients")
-        self.planner.bind_space(self.adapter.vector_space(collection, vector_name))
+        if self.adapter.is_async != self._asynchronous:
+            raise ConfigError(self._wrong_client)
+        self._vector_name = vector_name
+        self._bind()
+
+    def _bind(self) -> None:
+        """Prepare to read the collection's vector space (sync: now; async: on first use)."""
+        raise NotImplementedError
 
     @property
     def encoder(self) -> Encoder | None:
@@ -466,6 +470,19 @@ class GenerativeSearch:
     @property
     def fuser(self) -> Fuser:
         return self.planner.fuser
+
+
+class GenerativeSearch(_SearchBase):
+    __doc__ = "Generative search over one Qdrant collection (synchronous).\n" + _COMMON_DOC
+
+    #: ``GenerativeSearch.for_tenant("acme", client=...)`` or ``search.for_tenant("acme")``: a
+    #: searcher bound to a tenant's stored configuration (see :mod:`genseek.tenants`).
+    for_tenant = ForTenant(asynchronous=False)
+
+    _wrong_client = "GenerativeSearch needs a synchronous client; use AsyncGenerativeSearch for async clients"
+
+    def _bind(self) -> None:
+        self.planner.bind_space(self.adapter.vector_space(self.planner.collection, self._vector_name))
 
     @property
     def vector_space(self) -> VectorSpace:
@@ -565,7 +582,7 @@ class GenerativeSearch:
             InvalidRequestError: the sampler cannot refine, or the point is not found (for this tenant).
         """
         total = time.perf_counter()
-        params = _search_params(kwargs)
+        params = _search_params({"n_seeds": 1, **kwargs})  # a refine searches one seed
         controls = params.pop("controls")
         scope = self.planner.refine_scope(params, controls)
         query_vector = self.planner.encode_query(query, vector)
@@ -577,50 +594,16 @@ class GenerativeSearch:
         return self._execute(prepared, params["score_threshold"], total)
 
 
-class AsyncGenerativeSearch:
+class AsyncGenerativeSearch(_SearchBase):
     __doc__ = "Generative search over one Qdrant collection (asyncio twin of GenerativeSearch).\n" + _COMMON_DOC
 
     #: Async twin of :attr:`GenerativeSearch.for_tenant` (needs ``store=``, see :mod:`genseek.tenants`).
     for_tenant = ForTenant(asynchronous=True)
 
-    def __init__(
-        self,
-        client: Any,
-        collection: str,
-        *,
-        encoder: Encoder | str | None,
-        sampler: Sampler | str = "identity",
-        vector_name: str | None = None,
-        fuser: Fuser | str = "rrf",
-        tenant_field: str | None = None,
-        max_seeds: int = DEFAULT_MAX_SEEDS,
-        fusion: FusionMode = "auto",
-        provenance: bool = True,
-        registry: Registry | None = None,
-        adapter: str | None = None,
-        encoder_options: Mapping[str, Any] | None = None,
-        sampler_options: Mapping[str, Any] | None = None,
-        fuser_options: Mapping[str, Any] | None = None,
-    ) -> None:
-        self.planner = SearchPlanner(
-            collection,
-            encoder=encoder,
-            sampler=sampler,
-            fuser=fuser,
-            vector_name=vector_name,
-            tenant_field=tenant_field,
-            max_seeds=max_seeds,
-            fusion=fusion,
-            provenance=provenance,
-            registry=registry,
-            encoder_options=encoder_options,
-            sampler_options=sampler_options,
-            fuser_options=fuser_options,
-        )
-        self.adapter = self.planner.registry.adapter_for(client, adapter_id=adapter)
-        if not self.adapter.is_async:
-            raise ConfigError("AsyncGenerativeSearch needs an async client (AsyncQdrantClient); use GenerativeSearch")
-        self._vector_name = vector_name
+    _asynchronous = True
+    _wrong_client = "AsyncGenerativeSearch needs an async client (AsyncQdrantClient); use GenerativeSearch"
+
+    def _bind(self) -> None:
         self._bound = asyncio.Lock()
 
     async def _ensure_bound(self) -> None:
@@ -662,7 +645,7 @@ class AsyncGenerativeSearch:
         """Same arguments and result as :meth:`GenerativeSearch.refine` (the prior runs in a worker thread)."""
         total = time.perf_counter()
         await self._ensure_bound()
-        params = _search_params(kwargs)
+        params = _search_params({"n_seeds": 1, **kwargs})  # a refine searches one seed
         controls = params.pop("controls")
         scope = self.planner.refine_scope(params, controls)
         capabilities = await self.adapter.capabilities()

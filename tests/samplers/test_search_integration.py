@@ -105,6 +105,11 @@ def test_invalid_refine_reads_nothing(catalog, prior_sampler, monkeypatch):
     assert sent == []
 
 
+def test_refine_searches_one_seed_whatever_max_seeds(catalog, prior_sampler):
+    search = make_search(catalog, prior_sampler, tenant_field="tenant", max_seeds=4)
+    assert search.refine(7, "guitar", strength=0.0, tenant="globex", limit=2).ids[0] == 7
+
+
 def test_async_refine_and_search(catalog_vectors, prior_sampler):
     vectors, _ = catalog_vectors
 

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from qdrant_client import AsyncQdrantClient
+from qdrant_client import AsyncQdrantClient, QdrantClient
 from qdrant_client.http import models
 
 from genseek import AsyncGenerativeSearch, GenerativeSearch
@@ -228,3 +228,32 @@ def test_a_stale_read_does_not_roll_a_bound_searcher_back(catalog, catalog_vecto
     stale = store.version("acme", 1)
     searcher._binding.latest = lambda: (stale.version, stale.config)  # e.g. another instance's older cached copy
     assert len(searcher.search(vector=catalog_vectors[0][2]).points) == 7 and searcher.version == 2
+
+
+def test_async_refine_is_tenant_bound(catalog_vectors, registry, tmp_path):
+    from genseek.samplers.testkit import tiny_prior
+
+    vectors, _ = catalog_vectors
+    weights = tiny_prior(target_dim=vectors.shape[1], query_dim=vectors.shape[1]).save_pretrained(tmp_path / "prior")
+    store = TenantStore(QdrantClient(":memory:"), registry=registry, max_staleness=0)
+    config = {"collection": "items", "vector_name": "dense", "partition": "acme",
+              "sampler": {"id": "diffusion", "weights": str(weights)}}
+    store.put("acme", config, expected_version=0)
+
+    async def scenario():
+        client = AsyncQdrantClient(":memory:")
+        params = models.VectorParams(size=vectors.shape[1], distance=models.Distance.COSINE)
+        await client.create_collection("items", vectors_config={"dense": params})
+        await client.upsert("items", [
+            models.PointStruct(id=i, vector={"dense": vectors[i].tolist()}, payload={"tenant": TENANTS[i % 3]}) for i in range(30)
+        ])
+        searcher = AsyncGenerativeSearch.for_tenant("acme", client=client, store=store, registry=registry)
+        same = await searcher.refine(3, vector=vectors[0], strength=0.0)
+        with pytest.raises(InvalidRequestError, match="not found"):  # point 4 belongs to globex
+            await searcher.refine(4, vector=vectors[0], strength=0.0)
+        with pytest.raises(InvalidRequestError, match="tenant cannot be set"):
+            await searcher.refine(4, vector=vectors[0], tenant="globex")
+        return same
+
+    same = asyncio.run(scenario())
+    assert same.ids[0] == 3 and same.seed_labels == ("refined 3",)

@@ -66,16 +66,8 @@ class _Binding:
         return {**component_kwargs(config), "registry": self.registry, "adapter": self.adapter}
 
 
-class TenantSearch:
-    """A generative search bound to one tenant's configuration (synchronous client).
-
-    Use :meth:`GenerativeSearch.for_tenant` to create one. :meth:`search` takes the query and the
-    request overrides; everything else comes from the tenant's configuration.
-
-    Raises (at creation): :class:`~genseek.tenants.store.UnknownTenantError` for an unknown tenant,
-    :class:`~genseek.errors.ConfigError` / :class:`~genseek.errors.UnknownComponentError` for a
-    configuration that cannot be built.
-    """
+class _TenantBound:
+    """What :class:`TenantSearch` and :class:`AsyncTenantSearch` share: the binding and its state."""
 
     def __init__(
         self,
@@ -89,16 +81,15 @@ class TenantSearch:
     ) -> None:
         self.client = client
         self._binding = _Binding(tenant, store, config, registry, adapter)
-        self._refresh()
 
     @property
     def tenant(self) -> str:
         return self._binding.tenant
 
     @property
-    def config(self) -> TenantConfig:
-        """The configuration the searcher currently runs with."""
-        return self._binding.config  # type: ignore[return-value]
+    def config(self) -> TenantConfig | None:
+        """The configuration the searcher currently runs with (``None`` before the first async search)."""
+        return self._binding.config
 
     @property
     def version(self) -> int | None:
@@ -107,8 +98,24 @@ class TenantSearch:
 
     @property
     def searcher(self) -> Any:
-        """The underlying :class:`~genseek.search.GenerativeSearch`."""
+        """The underlying :class:`~genseek.search.GenerativeSearch` (or its async twin)."""
         return self._binding.searcher
+
+
+class TenantSearch(_TenantBound):
+    """A generative search bound to one tenant's configuration (synchronous client).
+
+    Use :meth:`GenerativeSearch.for_tenant` to create one. :meth:`search` takes the query and the
+    request overrides; everything else comes from the tenant's configuration.
+
+    Raises (at creation): :class:`~genseek.tenants.store.UnknownTenantError` for an unknown tenant,
+    :class:`~genseek.errors.ConfigError` / :class:`~genseek.errors.UnknownComponentError` for a
+    configuration that cannot be built.
+    """
+
+    def __init__(self, client: Any, tenant: str, **binding: Any) -> None:
+        super().__init__(client, tenant, **binding)
+        self._refresh()
 
     def _refresh(self) -> tuple[int, TenantConfig, Any]:
         from ..search import GenerativeSearch
@@ -144,37 +151,15 @@ class TenantSearch:
         return searcher.refine(point_id, query, vector=vector, strength=strength, **resolved.search_kwargs())
 
 
-class AsyncTenantSearch:
+class AsyncTenantSearch(_TenantBound):
     """The asyncio twin of :class:`TenantSearch` (an ``AsyncQdrantClient`` for the searches).
 
     The configuration store is synchronous; its reads run in a worker thread (mostly cache hits).
     """
 
-    def __init__(
-        self,
-        client: Any,
-        tenant: str,
-        *,
-        store: TenantStore | None = None,
-        config: TenantConfig | dict | None = None,
-        registry: Any = None,
-        adapter: str | None = None,
-    ) -> None:
-        self.client = client
-        self._binding = _Binding(tenant, store, config, registry, adapter)
+    def __init__(self, client: Any, tenant: str, **binding: Any) -> None:
+        super().__init__(client, tenant, **binding)
         self._lock = asyncio.Lock()
-
-    @property
-    def tenant(self) -> str:
-        return self._binding.tenant
-
-    @property
-    def config(self) -> TenantConfig | None:
-        return self._binding.config
-
-    @property
-    def version(self) -> int | None:
-        return self._binding.version
 
     async def _refresh(self) -> tuple[int, TenantConfig, Any]:
         from ..search import AsyncGenerativeSearch
@@ -195,6 +180,16 @@ class AsyncTenantSearch:
             config, request, sampler_controls=searcher.planner.sampler.info.controls, tenant=self.tenant
         )
         return await searcher.search(query, vector=vector, **resolved.search_kwargs())
+
+    async def refine(
+        self, point_id: Any, query: Any = None, *, vector: Any = None, strength: float = 0.5, **request: Any
+    ) -> Any:
+        """Same contract as :meth:`TenantSearch.refine` (another tenant's point is "not found")."""
+        _, config, searcher = await self._refresh()
+        resolved = resolve_request(
+            config, request, sampler_controls=searcher.planner.sampler.info.controls, tenant=self.tenant
+        )
+        return await searcher.refine(point_id, query, vector=vector, strength=strength, **resolved.search_kwargs())
 
 
 class ForTenant:
