@@ -14,7 +14,7 @@ data and steps for both priors. Also reports training cost (steps/s on this CPU)
 The diffusion prior trained here is the one shipped for ``genseek demo``
 (``--export src/genseek/data/priors/musiccaps-e5-minilm``).
 
-Run: ``nice python benchmarks/train_musiccaps.py [--steps 2000] [--export DIR]``, or on a shared CPU train
+Run: ``nice python benchmarks/train_musiccaps.py [--steps 4000] [--export DIR]``, or on a shared CPU train
 both priors in parallel (``--train-only diffusion`` / ``--train-only regression``) then evaluate
 with ``--skip-train``.
 """

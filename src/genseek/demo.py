@@ -99,7 +99,7 @@ def _short(text: str, width: int = 96) -> str:
 
 
 def run_demo(items: int | None = None, limit: int = 6, n_seeds: int = 4, per_seed: int = 3,
-             guidance: float = 1.0, seed: int = 0, backend: str = "local") -> int:
+             guidance: float = 2.0, seed: int = 0, backend: str = "local") -> int:
     """Run the demo (see the module docstring); ``items`` limits the catalog (default: all 5,521 clips)."""
     from .training.textembed import embed_texts
 

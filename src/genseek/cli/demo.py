@@ -19,7 +19,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--items", type=int, default=None, help="limit the catalog to the first N clips (default: all)")
     parser.add_argument("--limit", type=int, default=6, help="fused results per query (default 6)")
     parser.add_argument("--seeds", type=int, default=4, help="seeds per query (default 4)")
-    parser.add_argument("--guidance", type=float, default=1.0, help="guidance strength ω (default 1.0)")
+    parser.add_argument("--guidance", type=float, default=2.0, help="guidance strength ω (default 2.0)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument(
         "--backend",

@@ -23,7 +23,7 @@ from .textembed import cache_dir
 
 #: Training recipe of the demo/benchmark prior (CPU-sized).
 DEMO_CONFIG = TrainConfig(
-    width=192, depth=4, noise_embed_dim=64, steps=1500, batch_size=128, lr=1e-3, warmup_steps=100,
+    width=192, depth=4, noise_embed_dim=64, steps=4000, batch_size=128, lr=1e-3, warmup_steps=100,
     ema_decay=0.998, cond_dropout=0.1, guidance=1.0, seed=0, threads=1, checkpoint_every=500, eval_every=500,
     query_encoder="e5-small", target_encoder="minilm",
 )
