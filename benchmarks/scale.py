@@ -295,7 +295,8 @@ def report(rows: list[dict]) -> str:
         if "error" in r:
             lines.append(f"| {r['n']:,} | {r['backend']} | {r['error']} ||||||||")
             continue
-        build = f"{r['index_build_s']:.1f}" if "index_build_s" in r else ("not finished" if r.get("incomplete") else "—")
+        build = f"{r['index_build_s']:.1f}" if "index_build_s" in r else (
+            "not finished" if r.get("incomplete") and r["backend"] == "edge" else "—")
 
         def cell(mode: str) -> str:
             if mode not in r:
