@@ -55,8 +55,8 @@ def bench_size(n: int, repeats: int) -> dict:
     sampler = FixedSeedsSampler(seeds)
 
     searches = {
-        "engine": GenerativeSearch(client, "bench", encoder=None, sampler=sampler, provenance=False),
-        "engine+provenance": GenerativeSearch(client, "bench", encoder=None, sampler=sampler),
+        "engine": GenerativeSearch(client, "bench", encoder=None, sampler=sampler, fusion="engine", provenance=False),
+        "engine+provenance": GenerativeSearch(client, "bench", encoder=None, sampler=sampler, fusion="engine"),
         "client": GenerativeSearch(client, "bench", encoder=None, sampler=sampler, fusion="client"),
     }
     candidates = max(20, 2 * LIMIT)  # GenerativeSearch's default per-seed depth
