@@ -38,7 +38,7 @@ from _report import machine, write  # noqa: E402
 from genseek.samplers.controls import PRESETS  # noqa: E402
 from genseek.samplers.denoisers import DenoiserConfig, count_parameters  # noqa: E402
 from genseek.samplers.diffusion import DiffusionSampler  # noqa: E402
-from genseek.samplers.prior import SMALL_BATCH_ROWS, _oversubscribed  # noqa: E402
+from genseek.samplers.prior import _oversubscribed  # noqa: E402
 from genseek.samplers.solvers import NFE  # noqa: E402
 from genseek.samplers.weights import PriorConfig, PriorWeights  # noqa: E402
 
@@ -147,7 +147,7 @@ def throughput(sampler: DiffusionSampler, device: str, batches: list[int], repea
     for queries in batches:
         batch = rng.standard_normal((queries, DIM)).astype(np.float32)
         rows = 2 * SEEDS * queries
-        threads = 1 if device == "cpu" and (rows <= SMALL_BATCH_ROWS or _oversubscribed()) else None
+        threads = 1 if device == "cpu" and _oversubscribed() else None
         roof_shape = matmul_roof(rows, WIDTH, WIDTH, device, threads)
         for solver, steps, preset in THROUGHPUT_CASES:
             stats = time_calls(
