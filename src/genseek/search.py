@@ -235,12 +235,13 @@ class SearchPlanner:
         capabilities: Capabilities,
         controls: dict[str, Any],
         seeds: SeedSet | None = None,
+        search_params: Any = None,
     ) -> PreparedSearch:
         """Validate everything, sample the seeds (unless ``seeds`` are given) and plan the request. Sends nothing."""
         assert self.space is not None, "bind_space() must run first"
         caller_filter, tenant_value = self._validate(
             n_seeds=n_seeds, limit=limit, offset=offset, candidates=candidates, score_threshold=score_threshold,
-            seed=seed, filter=filter, tenant=tenant,
+            seed=seed, filter=filter, tenant=tenant, search_params=search_params,
         )
         timings: dict[str, float] = {}
         if seeds is None:
@@ -289,12 +290,13 @@ class SearchPlanner:
             shard_key_selector=shard_key_selector,
             consistency=consistency,
             timeout=timeout,
+            params=check_search_params(search_params),
         )
         return PreparedSearch(request, seeds, self.fuser, context, guard, strip, offset, single, timings)
 
     def _validate(
         self, *, n_seeds: Any, limit: Any, offset: Any, candidates: Any, score_threshold: Any, seed: Any, filter: Any,
-        tenant: Any,
+        tenant: Any, search_params: Any = None,
     ) -> tuple[models.Filter | None, Any]:
         """Check the request's search parameters; returns the caller's filter and the tenant value."""
         _check_int("n_seeds", n_seeds, low=1, high=self.max_seeds)
@@ -308,6 +310,7 @@ class SearchPlanner:
             raise InvalidRequestError(f"score_threshold must be a finite number, got {score_threshold!r}")
         if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or seed < 0):
             raise InvalidRequestError(f"seed must be a non-negative integer, got {seed!r}")
+        check_search_params(search_params)
         return check_filter(filter), check_tenant(self.tenant_field, tenant)
 
     def _engine_fusion(self, ctx: FusionContext, caps: Capabilities, single: bool) -> EngineFusion | None:
@@ -364,6 +367,41 @@ def _canonical(registry: Registry, encoder_id: str) -> str:
         return registry.registration("encoder", encoder_id).id
     except UnknownComponentError:  # e.g. an encoder instance that is not registered: compare as given
         return encoder_id
+
+
+#: Search-time index settings a request may pass (``search_params=``), as in Qdrant's ``SearchParams``.
+SEARCH_PARAM_TYPES: dict[str, type] = {"hnsw_ef": int, "exact": bool, "indexed_only": bool}
+
+
+def check_search_params(value: Any) -> dict[str, Any]:
+    """Validate ``search_params`` (a dict or ``models.SearchParams``) into a plain dict.
+
+    Only ``hnsw_ef`` (int >= 1), ``exact`` and ``indexed_only`` (bools) are accepted: they are
+    what every backend genseek drives can honour (qdrant-client and Qdrant Edge).
+    """
+    if value is None:
+        return {}
+    if isinstance(value, models.SearchParams):
+        value = value.model_dump(exclude_none=True)
+    if not isinstance(value, Mapping):
+        raise InvalidRequestError(
+            f"search_params must be a dict or models.SearchParams, got {type(value).__name__}; "
+            "e.g. search_params={'hnsw_ef': 128} or {'exact': True}"
+        )
+    unknown = sorted(set(value) - set(SEARCH_PARAM_TYPES))
+    if unknown:
+        raise InvalidRequestError(
+            f"unsupported search_params {unknown}; supported: {sorted(SEARCH_PARAM_TYPES)}"
+        )
+    for key, kind in SEARCH_PARAM_TYPES.items():
+        item = value.get(key)
+        if item is None:
+            continue
+        if kind is int and (isinstance(item, bool) or not isinstance(item, int) or item < 1):
+            raise InvalidRequestError(f"search_params['{key}'] must be an integer >= 1, got {item!r}")
+        if kind is bool and not isinstance(item, bool):
+            raise InvalidRequestError(f"search_params['{key}'] must be true or false, got {item!r}")
+    return {key: item for key, item in value.items() if item is not None}
 
 
 def _check_int(name: str, value: Any, *, low: int, high: int | None = None) -> None:
@@ -507,6 +545,7 @@ class GenerativeSearch(_SearchBase):
         shard_key_selector: Any = None,
         consistency: Any = None,
         timeout: int | None = None,
+        search_params: Any = None,
         **sampler_controls: Any,
     ) -> SearchResult:
         """Run one generative search.
@@ -524,6 +563,8 @@ class GenerativeSearch(_SearchBase):
             with_payload / with_vectors: as in ``query_points``.
             candidates: per-seed list depth (default ``max(20, 2 × (limit + offset))``).
             shard_key_selector / consistency / timeout: passed through to Qdrant.
+            search_params: index settings for every per-seed search and prefetch:
+                ``{"hnsw_ef": 256}`` trades speed for recall, ``{"exact": True}`` bypasses the index.
             **sampler_controls: sampler-specific controls (guidance, negative prompt, …).
 
         Raises:
@@ -549,6 +590,7 @@ class GenerativeSearch(_SearchBase):
             timeout=timeout,
             capabilities=self.adapter.capabilities(),
             controls=sampler_controls,
+            search_params=search_params,
         )
         return self._execute(prepared, score_threshold, total)
 
@@ -675,11 +717,12 @@ _SEARCH_DEFAULTS: dict[str, Any] = {
     "shard_key_selector": None,
     "consistency": None,
     "timeout": None,
+    "search_params": None,
 }
 
 
 #: The parameters :meth:`SearchPlanner._validate` checks.
-_VALIDATED = ("n_seeds", "limit", "offset", "candidates", "score_threshold", "seed", "filter", "tenant")
+_VALIDATED = ("n_seeds", "limit", "offset", "candidates", "score_threshold", "seed", "filter", "tenant", "search_params")
 
 
 def _search_params(kwargs: dict[str, Any]) -> dict[str, Any]:

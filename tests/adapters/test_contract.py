@@ -185,3 +185,15 @@ def test_a_point_of_another_tenant_is_never_returned(backend, seeds):
     search.adapter.run = leaky
     with pytest.raises(GenseekError, match="tenant isolation"):
         search.search(vector=seeds[0], n_seeds=3, tenant="acme", limit=10)
+
+
+@pytest.mark.parametrize("fusion", ["auto", "engine"])
+def test_search_params_exact_search(fusion, backend, local_backend, seeds, same_ranking):
+    """``search_params={"exact": True, "hnsw_ef": …}`` reaches every backend and gives the exact ranking."""
+    got = make_search(backend, seeds, fuser="rrf", fusion=fusion).search(
+        vector=seeds[0], n_seeds=3, tenant="acme", limit=8, search_params={"exact": True, "hnsw_ef": 128}
+    )
+    want = make_search(local_backend, seeds, fuser="rrf", fusion=fusion).search(
+        vector=seeds[0], n_seeds=3, tenant="acme", limit=8
+    )
+    same_ranking(got.points, want.points)

@@ -207,6 +207,10 @@ def guarded(catalog, catalog_vectors, monkeypatch):
         ({"query": "x", "vector": [0.1] * 32}, "exactly one of"),
         ({"query": "text"}, "no encoder"),
         ({"vector": [0.1] * 32, "guidance": 2.0}, "does not accept the control"),
+        ({"vector": [0.1] * 32, "search_params": {"ef": 64}}, "unsupported search_params"),
+        ({"vector": [0.1] * 32, "search_params": {"hnsw_ef": 0}}, "hnsw_ef"),
+        ({"vector": [0.1] * 32, "search_params": {"exact": "yes"}}, "exact"),
+        ({"vector": [0.1] * 32, "search_params": "fast"}, "search_params must be"),
     ],
 )
 def test_bad_input_is_rejected_before_sending(guarded, kwargs, message):
@@ -249,3 +253,25 @@ def test_bad_construction_arguments(catalog):
         GenerativeSearch(object(), "items", encoder=None)
     with pytest.raises(ConfigError, match="async client"):
         AsyncGenerativeSearch(catalog, "items", encoder=None)
+
+
+def test_search_params_reach_every_request(catalog, catalog_vectors):
+    from genseek.adapters.qdrant import build_requests
+
+    vectors, _ = catalog_vectors
+    seeds = seeds_from(vectors, [3, 9, 27])
+    plain = make(catalog, seeds).search(vector=seeds[0], n_seeds=3, limit=5)
+    for fusion in ("auto", "engine"):
+        search = make(catalog, seeds, fusion=fusion)
+        exact = search.search(vector=seeds[0], n_seeds=3, limit=5, search_params=models.SearchParams(hnsw_ef=64, exact=True))
+        assert exact.ids == plain.ids
+        prepared = search.planner.prepare(
+            seeds[0], n_seeds=3, limit=5, offset=0, filter=None, tenant=None, seed=None, score_threshold=None,
+            with_payload=True, with_vectors=False, candidates=None, shard_key_selector=None, consistency=None,
+            timeout=None, capabilities=search.adapter.capabilities(), controls={}, search_params={"hnsw_ef": 64},
+        )
+        fused, per_seed = build_requests(prepared.request)
+        expected = models.SearchParams(hnsw_ef=64)
+        assert all(r.params == expected for r in per_seed)
+        if fused is not None:
+            assert all(p.params == expected for p in fused.prefetch)

@@ -95,3 +95,20 @@ def test_filters_are_anded_with_the_default_filter(make_config):
     assert combined.must == [config.filter, request]
     with pytest.raises(InvalidRequestError, match="filter must be a qdrant_client.models.Filter"):
         resolve_request(config, {"filter": {"must": []}}, sampler_controls=set())
+
+
+def test_shard_key_and_consistency_flow_from_the_configuration():
+    from genseek.tenants.model import TenantConfig
+    from genseek.tenants.resolve import resolve_request
+
+    config = TenantConfig(collection="items", partition="acme", shard_key="eu-acme",
+                          search={"consistency": "majority"}, allowed_overrides=["limit", "consistency"])
+    resolved = resolve_request(config, {"limit": 3}, sampler_controls=frozenset())
+    assert resolved.params["shard_key_selector"] == "eu-acme"
+    assert resolved.params["consistency"] == "majority"
+    assert resolve_request(config, {"consistency": 2}, sampler_controls=frozenset()).params["consistency"] == 2
+    with pytest.raises(Exception, match="shard_key_selector"):
+        resolve_request(config, {"shard_key_selector": "other"}, sampler_controls=frozenset())
+    assert "shard_key_selector" not in resolve_request(
+        TenantConfig(collection="items", partition="acme"), {}, sampler_controls=frozenset()
+    ).params

@@ -62,13 +62,17 @@ def engine_query(fusion: EngineFusion, n_seeds: int) -> models.Query:
 
 def build_requests(search: SeedSearch) -> tuple[models.QueryRequest | None, list[models.QueryRequest]]:
     """The fused request (or ``None``) and the per-seed requests (empty unless ``search.per_seed``)."""
+    index_params = models.SearchParams(**search.params) if search.params else None
     fused = None
     if search.engine is not None:
         prefetch = None
         using = None
         if search.engine.uses_prefetch:
             prefetch = [
-                models.Prefetch(query=_floats(seed), using=search.vector_name, filter=search.filter, limit=search.candidates)
+                models.Prefetch(
+                    query=_floats(seed), using=search.vector_name, filter=search.filter, limit=search.candidates,
+                    params=index_params,
+                )
                 for seed in search.seeds
             ]
         if search.engine.method in ("mmr", "centroid"):
@@ -78,6 +82,7 @@ def build_requests(search: SeedSearch) -> tuple[models.QueryRequest | None, list
             query=engine_query(search.engine, len(search.seeds)),
             using=using,
             filter=search.filter,
+            params=None if search.engine.uses_prefetch else index_params,
             limit=search.limit,
             offset=search.offset or None,
             score_threshold=search.score_threshold,
@@ -96,6 +101,7 @@ def build_requests(search: SeedSearch) -> tuple[models.QueryRequest | None, list
                 query=_floats(seed),
                 using=search.vector_name,
                 filter=search.filter,
+                params=index_params,
                 limit=search.candidates,
                 with_payload=with_payload,
                 with_vector=with_vector,
@@ -206,6 +212,7 @@ class QdrantAdapter(Adapter):
                 prefetch=fused.prefetch,
                 using=fused.using,
                 query_filter=fused.filter,
+                search_params=fused.params,
                 limit=fused.limit,
                 offset=fused.offset,
                 score_threshold=fused.score_threshold,

@@ -25,7 +25,7 @@ from ..errors import ConfigError
 #: request passes is a sampler control, checked against the sampler's ``info.controls``.
 SEARCH_PARAMETERS: frozenset[str] = frozenset(
     {"n_seeds", "limit", "offset", "filter", "seed", "score_threshold", "with_payload", "with_vectors",
-     "candidates", "consistency", "timeout"}
+     "candidates", "consistency", "timeout", "search_params"}
 )
 #: Request keys a tenant-bound search never accepts: the tenant is fixed by the binding, and
 #: shard routing belongs to the deployment, not to a request.
@@ -140,6 +140,9 @@ class SearchDefaults(_Strict):
     score_threshold: float | None = Field(default=None, description="drop fused points scoring below it")
     fusion: Literal["auto", "engine", "client"] = Field(default="auto", description="where fusion runs")
     provenance: bool = Field(default=True, description="tag points with the seeds that found them")
+    consistency: int | Literal["majority", "quorum", "all"] | None = Field(
+        default=None, description="read consistency sent with every request (replicated clusters; None: the server's)"
+    )
 
 
 class Limits(_Strict):
@@ -159,6 +162,11 @@ class TenantConfig(_Strict):
     vector_name: str | None = Field(default=None, description="named vector searched (None: the only dense vector)")
     tenant_field: str = Field(default="tenant", min_length=1, description="payload key holding the partition value")
     partition: str | int = Field(description="this tenant's value of tenant_field; every search is restricted to it")
+    shard_key: str | int | None = Field(
+        default=None,
+        description="custom shard key holding this tenant's points (collections created with sharding_method=custom); "
+        "sent as shard_key_selector with every request, never settable by a request",
+    )
     encoder: ComponentSpec | None = Field(default=None, description="query encoder (None: requests pass vectors)")
     sampler: SamplerSpec = Field(default_factory=SamplerSpec, description="seed sampler, its weights and controls")
     fuser: ComponentSpec = Field(default_factory=lambda: ComponentSpec(id="rrf"), description="rank fusion")

@@ -39,6 +39,7 @@ LIBRARY_DEFAULTS: dict[str, Any] = {
     "candidates": None,
     "consistency": None,
     "timeout": None,
+    "search_params": None,
 }
 
 
@@ -105,6 +106,7 @@ def resolve_request(
         limit=config.search.limit,
         candidates=config.search.candidates,
         score_threshold=config.search.score_threshold,
+        consistency=config.search.consistency,
     )
     controls = dict(config.sampler.controls)
     for key, value in request.items():
@@ -122,6 +124,8 @@ def resolve_request(
 
     params["filter"] = _and(config.filter, check_filter(params["filter"]))
     params["tenant"] = config.partition
+    if config.shard_key is not None:  # cluster routing comes from the deployment, never from the request
+        params["shard_key_selector"] = config.shard_key
     return ResolvedRequest(params=params, controls=controls)
 
 
