@@ -43,6 +43,8 @@ from _report import machine, write  # noqa: E402
 DIM = 512
 N_SEEDS = 8
 LIMIT = 10
+#: ``search_params`` hnsw_ef of the approximate searches (``--hnsw-ef``; None: the engine's default).
+HNSW_EF: int | None = None
 BLOCK = 100_000
 TENANTS = 10
 
@@ -112,27 +114,11 @@ def run_queries(client, collection: str, queries: np.ndarray, seeds: np.ndarray,
             search.planner.sampler = FixedSeedsSampler(q[None, :] if n_seeds == 1 else s)
             vector = q
             start = time.perf_counter()
-            if exact:
-                result = _search_with_params(search, vector, n_seeds, {"exact": True})
-            else:
-                result = search.search(vector=vector, n_seeds=n_seeds, limit=LIMIT, with_payload=False)
+            params = {"exact": True} if exact else ({"hnsw_ef": HNSW_EF} if HNSW_EF else None)
+            result = search.search(vector=vector, n_seeds=n_seeds, limit=LIMIT, with_payload=False, search_params=params)
             out[mode]["ms"].append((time.perf_counter() - start) * 1e3)
             out[mode]["ids"].append([p.id for p in result.points])
     return out
-
-
-def _search_with_params(search, vector, n_seeds, params):
-    """A GenerativeSearch call whose SeedSearch carries Edge search params (here: exact search)."""
-    original = search.adapter.run
-
-    def run(request):
-        return original(type(request)(**{**request.__dict__, "params": params}))
-
-    search.adapter.run = run
-    try:
-        return search.search(vector=vector, n_seeds=n_seeds, limit=LIMIT, with_payload=False)
-    finally:
-        search.adapter.run = original
 
 
 def worker(backend: str, n: int, n_queries: int, out_path: Path) -> None:
@@ -231,9 +217,13 @@ def main() -> None:
     parser.add_argument("--name", default="scale", help="results/<name>.json and .md")
     parser.add_argument("--worker-timeout", type=float, default=None,
                         help="stop a backend's worker after this many seconds and report what it measured")
+    parser.add_argument("--hnsw-ef", type=int, default=None,
+                        help="search_params hnsw_ef for the approximate (HNSW) searches (default: the engine's)")
     parser.add_argument("--worker", nargs=3, metavar=("BACKEND", "N", "QUERIES"), help=argparse.SUPPRESS)
     parser.add_argument("--worker-out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    global HNSW_EF
+    HNSW_EF = args.hnsw_ef
     if args.worker:
         backend, n, count = args.worker
         worker(backend, int(n), int(count), args.worker_out)
@@ -249,6 +239,8 @@ def main() -> None:
                 out = Path(handle.name)
             start = time.perf_counter()
             command = [sys.executable, __file__, "--worker", backend, str(n), str(count), "--worker-out", str(out)]
+            if args.hnsw_ef:
+                command += ["--hnsw-ef", str(args.hnsw_ef)]
             try:
                 returncode = subprocess.run(command, timeout=args.worker_timeout).returncode
             except subprocess.TimeoutExpired:
@@ -287,6 +279,7 @@ def report(rows: list[dict]) -> str:
         "`batch`: GenerativeSearch's default (fusion auto, provenance on): one batch of 8 searches, RRF on the client.",
         "Latency medians in ms (ratio: median of per-query ratios, each pair run back to back); recall@10 of the",
         "fused top 10 against exact search. Each backend ran in its own process (peak RSS is per process).",
+        f"HNSW search breadth: {'hnsw_ef=' + str(HNSW_EF) if HNSW_EF else 'the engine default'} (`--hnsw-ef`).",
         "",
         "| n | backend | ingest pts/s | index build s | plain ms | engine ms (ratio) | batch ms (ratio) | recall@10 plain / engine / batch | queries | peak RSS MB |",
         "|---|---|---|---|---|---|---|---|---|---|",
