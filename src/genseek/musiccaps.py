@@ -11,12 +11,13 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class Clip:
-    """One MusicCaps clip: YouTube id, expert caption and aspect list."""
+    """One MusicCaps clip: YouTube id, expert caption, aspect list and AudioSet label ids (mids)."""
 
     ytid: str
     caption: str
     aspects: tuple[str, ...]
     is_eval: bool
+    labels: tuple[str, ...] = ()
 
 
 def csv_path() -> Path:
@@ -30,7 +31,8 @@ def load_clips(path: str | Path | None = None, limit: int | None = None) -> list
     with open(path or csv_path(), newline="", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
             aspects = tuple(str(a).strip() for a in ast.literal_eval(row["aspect_list"]) if str(a).strip())
-            clips.append(Clip(row["ytid"], row["caption"].strip(), aspects, row["is_audioset_eval"] == "True"))
+            labels = tuple(m.strip() for m in row.get("audioset_positive_labels", "").split(",") if m.strip())
+            clips.append(Clip(row["ytid"], row["caption"].strip(), aspects, row["is_audioset_eval"] == "True", labels))
             if limit is not None and len(clips) >= limit:
                 break
     return clips

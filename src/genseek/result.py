@@ -11,13 +11,17 @@ from qdrant_client.http import models
 
 
 class SeedHit(BaseModel):
-    """One seed's view of a returned point: the seed index, its 0-based rank and raw score there."""
+    """One seed's view of a returned point: the seed index, its 0-based rank and raw score there.
+
+    ``anchor`` is True when that seed is the anchor (the query's direct vector) of an anchored search.
+    """
 
     model_config = ConfigDict(frozen=True)
 
     seed: int
     rank: int
     score: float
+    anchor: bool = False
 
 
 class GenerativePoint(models.ScoredPoint):
@@ -32,8 +36,13 @@ class GenerativePoint(models.ScoredPoint):
 
     @property
     def seeds(self) -> list[int]:
-        """Indices of the seeds that found this point."""
+        """Indices of the seeds that found this point (the anchor's row index included)."""
         return [hit.seed for hit in self.found_by]
+
+    @property
+    def found_by_anchor(self) -> bool:
+        """True when the anchor's list (of the per-seed depth) contained this point."""
+        return any(hit.anchor for hit in self.found_by)
 
 
 @dataclass(frozen=True)
@@ -42,13 +51,16 @@ class SearchResult:
 
     Attributes:
         points: fused results, best first (``GenerativePoint``, i.e. Qdrant ``ScoredPoint`` + provenance).
-        seeds: ``(n, d)`` seed vectors that were searched.
-        seed_weights: ``(n,)`` per-seed weights used for fusion.
-        by_seed: for each seed, the returned points it found, in that seed's rank order —
-            the "facets" of an ambiguous query.
-        seed_labels: optional per-seed descriptions from the sampler.
+        seeds: ``(n, d)`` seed vectors that were searched; for an anchored search the last row is
+            the anchor.
+        seed_weights: ``(n,)`` per-seed weights used for fusion (the anchor's weight included).
+        by_seed: for each searched row (the anchor included), the returned points it found, in
+            that row's rank order — the "facets" of an ambiguous query.
+        seed_labels: optional per-seed descriptions from the sampler (the anchor's is ``"anchor"``).
         fusion: where fusion ran: ``"engine"`` or ``"client"``, and the fuser id.
-        info: diagnostics (sampler info, timings in ms).
+        info: diagnostics (sampler info, timings in ms; ``info["anchor"]`` — the anchor's weight
+            and source, ``"encoder"`` or ``"vector"`` — when the search was anchored).
+        anchor_index: index of the anchor's row in ``seeds`` (``None`` when not anchored).
     """
 
     points: list[GenerativePoint]
@@ -58,6 +70,7 @@ class SearchResult:
     seed_labels: tuple[str, ...] | None = None
     fusion: tuple[str, str] = ("client", "")
     info: dict[str, Any] = field(default_factory=dict)
+    anchor_index: int | None = None
 
     def __len__(self) -> int:
         return len(self.points)
@@ -69,15 +82,30 @@ class SearchResult:
     def ids(self) -> list[Any]:
         return [p.id for p in self.points]
 
+    @property
+    def generated_seeds(self) -> np.ndarray:
+        """The ``(n, d)`` seed rows the sampler produced, i.e. :attr:`seeds` without the anchor."""
+        if self.anchor_index is None:
+            return self.seeds
+        return np.delete(self.seeds, self.anchor_index, axis=0)
+
 
 def attach_provenance(
-    fused: list[models.ScoredPoint], per_seed: list[list[models.ScoredPoint]] | None, n_seeds: int
+    fused: list[models.ScoredPoint],
+    per_seed: list[list[models.ScoredPoint]] | None,
+    n_seeds: int,
+    anchor_index: int | None = None,
 ) -> tuple[list[GenerativePoint], list[list[GenerativePoint]]]:
-    """Tag fused points with the seeds that found them and group them by seed."""
+    """Tag fused points with the seeds that found them and group them by seed.
+
+    Hits of row ``anchor_index`` (the anchor of an anchored search) are marked ``anchor=True``.
+    """
     positions: dict[Any, list[SeedHit]] = {}
     for seed_index, ranked in enumerate(per_seed or []):
+        is_anchor = seed_index == anchor_index
         for rank, point in enumerate(ranked):
-            positions.setdefault(point.id, []).append(SeedHit(seed=seed_index, rank=rank, score=float(point.score)))
+            hit = SeedHit(seed=seed_index, rank=rank, score=float(point.score), anchor=is_anchor)
+            positions.setdefault(point.id, []).append(hit)
     points = []
     for point in fused:
         hits = sorted(positions.get(point.id, []), key=lambda h: (h.rank, h.seed))

@@ -1,8 +1,10 @@
 """``GenerativeSearch``: the public entry point.
 
-One search = encode the query → sample seed vectors → one Qdrant round trip with a prefetch per
-seed (caller filter AND tenant condition everywhere) → fuse (in the engine when the backend can,
-otherwise on the client, same ranking either way) → points tagged with the seeds that found them.
+One search = encode the query → sample seed vectors (plus, for an anchored search, the query's
+direct catalog-space vector as the last seed, :mod:`genseek.anchor`) → one Qdrant round trip with
+a prefetch per seed (caller filter AND tenant condition everywhere) → fuse (in the engine when the
+backend can, otherwise on the client, same ranking either way) → points tagged with the seeds that
+found them.
 
 Validation, tenant scoping and the fusion decision live in :class:`SearchPlanner`, shared by the
 synchronous :class:`GenerativeSearch` and :class:`AsyncGenerativeSearch`, so both behave the same.
@@ -21,6 +23,7 @@ import numpy as np
 from qdrant_client.http import models
 
 from .adapters.base import Capabilities, SeedSearch, SeedSearchResponse, VectorSpace
+from .anchor import Anchor, Anchoring, with_anchor
 from .encoders.base import Encoder
 from .errors import ConfigError, DimensionMismatchError, InvalidRequestError, UnknownComponentError
 from .fusers.base import EngineFusion, FusionContext, Fuser
@@ -38,6 +41,9 @@ DEFAULT_MAX_SEEDS = 64
 #: Default per-seed list depth: ``max(MIN_CANDIDATES, CANDIDATE_FACTOR * (limit + offset))``.
 MIN_CANDIDATES = 20
 CANDIDATE_FACTOR = 2
+#: Default fusion weight of the anchor's list (the generated seeds keep their own weights, 1 by
+#: default). Chosen by benchmarks/quality.py on training queries.
+DEFAULT_ANCHOR_WEIGHT = 4.0
 
 
 @dataclass
@@ -53,13 +59,18 @@ class PreparedSearch:
     offset: int
     single: bool
     timings: dict[str, float]
+    anchor: Anchor | None = None
+    anchor_index: int | None = None
 
 
-def _resolve(registry: Registry, kind: str, value: Any, options: Mapping[str, Any] | None) -> Any:
+def _resolve(
+    registry: Registry, kind: str, value: Any, options: Mapping[str, Any] | None, name: str | None = None
+) -> Any:
     if isinstance(value, str):
         return registry.create(kind, value, **dict(options or {}))
     if options:
-        raise ConfigError(f"{kind}_options only apply when {kind} is given by id, not as an instance")
+        name = name or kind
+        raise ConfigError(f"{name}_options only apply when {name} is given by id, not as an instance")
     return value
 
 
@@ -85,6 +96,9 @@ class SearchPlanner:
         encoder_options: Mapping[str, Any] | None,
         sampler_options: Mapping[str, Any] | None,
         fuser_options: Mapping[str, Any] | None,
+        anchor_encoder: Encoder | str | None = None,
+        anchor_encoder_options: Mapping[str, Any] | None = None,
+        anchor_weight: float = DEFAULT_ANCHOR_WEIGHT,
     ) -> None:
         if not isinstance(collection, str) or not collection:
             raise ConfigError("collection must be a non-empty collection name")
@@ -100,6 +114,13 @@ class SearchPlanner:
         self.encoder: Encoder | None = None if encoder is None else _resolve(registry, "encoder", encoder, encoder_options)
         self.sampler: Sampler = _resolve(registry, "sampler", sampler, sampler_options)
         self.fuser: Fuser = _resolve(registry, "fuser", fuser, fuser_options)
+        if anchor_encoder is None and anchor_encoder_options:
+            raise ConfigError("anchor_encoder_options only apply with anchor_encoder=<id>")
+        anchor_encoder = (
+            None if anchor_encoder is None
+            else _resolve(registry, "encoder", anchor_encoder, anchor_encoder_options, "anchor_encoder")
+        )
+        self.anchoring = Anchoring(anchor_encoder, anchor_weight)
         self.vector_name = vector_name
         self.tenant_field = tenant_field
         self.max_seeds = max_seeds
@@ -200,9 +221,27 @@ class SearchPlanner:
                 f"{space.name or '(default)'!r} of collection {self.collection!r} is {space.dim}-d; "
                 "use weights trained for this collection's embedding space"
             )
+        self.anchoring.check_space(space, self.collection)
         self.space = space
 
     # -- request validation ---------------------------------------------------------------------
+    def encode(
+        self, query: Any, vector: Any, anchor: Any = None, anchor_weight: Any = None
+    ) -> tuple[np.ndarray, Anchor | None]:
+        """Validate the query and the anchor arguments, then encode both (sends nothing).
+
+        Returns the query vector and the request's :class:`~genseek.anchor.Anchor` (``None``: not
+        anchored); see :mod:`genseek.anchor`.
+        """
+        assert self.space is not None, "bind_space() must run first"
+        plan = None
+        if (query is None) != (vector is None):  # otherwise encode_query names the problem
+            plan = self.anchoring.plan(
+                anchor, anchor_weight, query=query, vector=vector, space=self.space, collection=self.collection
+            )
+        query_vector = self.encode_query(query, vector)
+        return query_vector, None if plan is None else self.anchoring.build(plan, self.space, self.collection)
+
     def encode_query(self, query: Any, vector: Any) -> np.ndarray:
         if (query is None) == (vector is None):
             raise InvalidRequestError("pass exactly one of query= (text, image, audio) or vector= (an embedding)")
@@ -236,8 +275,12 @@ class SearchPlanner:
         controls: dict[str, Any],
         seeds: SeedSet | None = None,
         search_params: Any = None,
+        anchor: Anchor | None = None,
     ) -> PreparedSearch:
-        """Validate everything, sample the seeds (unless ``seeds`` are given) and plan the request. Sends nothing."""
+        """Validate everything, sample the seeds (unless ``seeds`` are given) and plan the request. Sends nothing.
+
+        ``anchor`` (from :meth:`encode`) is searched as the last seed row, with its own weight.
+        """
         assert self.space is not None, "bind_space() must run first"
         caller_filter, tenant_value = self._validate(
             n_seeds=n_seeds, limit=limit, offset=offset, candidates=candidates, score_threshold=score_threshold,
@@ -261,6 +304,9 @@ class SearchPlanner:
             )
         if len(seeds) > self.max_seeds:
             raise InvalidRequestError(f"sampler {self.sampler.id!r} returned {len(seeds)} seeds, above max_seeds={self.max_seeds}")
+        seeds, anchor_index = with_anchor(seeds, anchor)
+        if anchor is not None and anchor.encode_ms is not None:
+            timings["anchor_encode_ms"] = anchor.encode_ms
 
         depth = candidates or max(MIN_CANDIDATES, CANDIDATE_FACTOR * (limit + offset))
         context = FusionContext(
@@ -292,7 +338,9 @@ class SearchPlanner:
             timeout=timeout,
             params=check_search_params(search_params),
         )
-        return PreparedSearch(request, seeds, self.fuser, context, guard, strip, offset, single, timings)
+        return PreparedSearch(
+            request, seeds, self.fuser, context, guard, strip, offset, single, timings, anchor, anchor_index
+        )
 
     def _validate(
         self, *, n_seeds: Any, limit: Any, offset: Any, candidates: Any, score_threshold: Any, seed: Any, filter: Any,
@@ -348,8 +396,12 @@ class SearchPlanner:
             per_seed = response.per_seed or []
             fused = response.fused or []
         prepared.guard.verify(fused, prepared.strip_tenant_field)
-        points, by_seed = attach_provenance(fused, per_seed if (self.provenance or prepared.single) else None, len(prepared.seeds))
+        per_seed_lists = per_seed if (self.provenance or prepared.single) else None
+        points, by_seed = attach_provenance(fused, per_seed_lists, len(prepared.seeds), prepared.anchor_index)
         prepared.timings["fuse_ms"] = (time.perf_counter() - start) * 1e3
+        info = {"sampler": dict(prepared.seeds.info), "timings_ms": prepared.timings, "candidates": request.candidates}
+        if prepared.anchor is not None:
+            info["anchor"] = prepared.anchor.describe()
         return SearchResult(
             points=points,
             seeds=prepared.seeds.vectors,
@@ -357,7 +409,8 @@ class SearchPlanner:
             by_seed=by_seed,
             seed_labels=prepared.seeds.labels,
             fusion=("engine" if request.engine is not None else "client", prepared.fuser.id),
-            info={"sampler": dict(prepared.seeds.info), "timings_ms": prepared.timings, "candidates": request.candidates},
+            info=info,
+            anchor_index=prepared.anchor_index,
         )
 
 
@@ -444,6 +497,15 @@ _COMMON_DOC = """
         registry: component registry (default: the process-wide one).
         encoder_options / sampler_options / fuser_options: keyword options used when the
             component is given by id.
+        anchor_encoder: encoder id or instance that embeds the query directly in the catalog's
+            space (e.g. the text model a text catalog was built with). With one, searches are
+            anchored by default: the query's direct vector is searched as one more seed — the
+            last row of ``result.seeds``, labelled ``"anchor"`` — beside the generated seeds
+            (see :mod:`genseek.anchor`). Its size must match the collection's vector
+            (:class:`DimensionMismatchError` otherwise, once the collection's vector is known).
+        anchor_encoder_options: keyword options used when ``anchor_encoder`` is given by id.
+        anchor_weight: default fusion weight of the anchor's list (finite, > 0); the generated
+            seeds keep the weights the sampler gives them.
 """
 
 
@@ -471,6 +533,9 @@ class _SearchBase:
         encoder_options: Mapping[str, Any] | None = None,
         sampler_options: Mapping[str, Any] | None = None,
         fuser_options: Mapping[str, Any] | None = None,
+        anchor_encoder: Encoder | str | None = None,
+        anchor_encoder_options: Mapping[str, Any] | None = None,
+        anchor_weight: float = DEFAULT_ANCHOR_WEIGHT,
     ) -> None:
         self.planner = SearchPlanner(
             collection,
@@ -486,6 +551,9 @@ class _SearchBase:
             encoder_options=encoder_options,
             sampler_options=sampler_options,
             fuser_options=fuser_options,
+            anchor_encoder=anchor_encoder,
+            anchor_encoder_options=anchor_encoder_options,
+            anchor_weight=anchor_weight,
         )
         self.adapter = self.planner.registry.adapter_for(client, adapter_id=adapter)
         if self.adapter.is_async != self._asynchronous:
@@ -508,6 +576,15 @@ class _SearchBase:
     @property
     def fuser(self) -> Fuser:
         return self.planner.fuser
+
+    @property
+    def anchor_encoder(self) -> Encoder | None:
+        return self.planner.anchoring.encoder
+
+    @property
+    def anchor_weight(self) -> float:
+        """The default fusion weight of the anchor's list."""
+        return self.planner.anchoring.weight
 
 
 class GenerativeSearch(_SearchBase):
@@ -546,6 +623,8 @@ class GenerativeSearch(_SearchBase):
         consistency: Any = None,
         timeout: int | None = None,
         search_params: Any = None,
+        anchor: Any = None,
+        anchor_weight: float | None = None,
         **sampler_controls: Any,
     ) -> SearchResult:
         """Run one generative search.
@@ -565,14 +644,23 @@ class GenerativeSearch(_SearchBase):
             shard_key_selector / consistency / timeout: passed through to Qdrant.
             search_params: index settings for every per-seed search and prefetch:
                 ``{"hnsw_ef": 256}`` trades speed for recall, ``{"exact": True}`` bypasses the index.
+            anchor: search the query's direct catalog-space vector beside the seeds. ``None``
+                (default): anchored when the search has an ``anchor_encoder``; ``True``: embed
+                ``query`` with the anchor encoder; ``False``: not anchored (the ranking of a
+                search without anchor); a vector: that catalog-space vector is the anchor. The
+                anchor is the last row of ``result.seeds`` (``result.anchor_index``), its hits
+                are marked ``SeedHit.anchor``, and ``result.info["anchor"]`` gives its weight and
+                source.
+            anchor_weight: fusion weight of the anchor's list for this request (finite, > 0;
+                default: the search's ``anchor_weight``); ignored when the request is not anchored.
             **sampler_controls: sampler-specific controls (guidance, negative prompt, …).
 
         Raises:
             InvalidRequestError: any invalid argument — nothing is sent to Qdrant.
-            DimensionMismatchError: the seeds do not fit the collection's vector.
+            DimensionMismatchError: the seeds or the anchor do not fit the collection's vector.
         """
         total = time.perf_counter()
-        query_vector = self.planner.encode_query(query, vector)
+        query_vector, anchored = self.planner.encode(query, vector, anchor, anchor_weight)
         prepared = self.planner.prepare(
             query_vector,
             n_seeds=n_seeds,
@@ -591,6 +679,7 @@ class GenerativeSearch(_SearchBase):
             capabilities=self.adapter.capabilities(),
             controls=sampler_controls,
             search_params=search_params,
+            anchor=anchored,
         )
         return self._execute(prepared, score_threshold, total)
 
@@ -619,6 +708,9 @@ class GenerativeSearch(_SearchBase):
             strength: in ``[0, 1]``; 0 searches the stored vector itself, larger values move further.
             **kwargs: the other :meth:`search` arguments (``tenant``, ``filter``, ``limit`` …) and
                 the sampler's refine controls (``guidance``, ``negative``, ``steps``, ``align``).
+                ``anchor`` / ``anchor_weight`` mean what they mean for :meth:`search`
+                (``anchor=True`` embeds ``query`` with the anchor encoder); the refined vector is
+                then the one generated seed and the anchor the second row.
 
         Raises:
             InvalidRequestError: the sampler cannot refine, or the point is not found (for this tenant).
@@ -626,12 +718,13 @@ class GenerativeSearch(_SearchBase):
         total = time.perf_counter()
         params = _search_params({"n_seeds": 1, **kwargs})  # a refine searches one seed
         controls = params.pop("controls")
+        anchor, anchor_weight = params.pop("anchor"), params.pop("anchor_weight")
         scope = self.planner.refine_scope(params, controls)
-        query_vector = self.planner.encode_query(query, vector)
+        query_vector, anchored = self.planner.encode(query, vector, anchor, anchor_weight)
         stored = self.adapter.fetch_vectors(self.planner.collection, self.vector_space.name, [point_id], scope)
         seeds = self.planner.refine_seeds(point_id, stored, query_vector, strength, params["tenant"], controls)
         prepared = self.planner.prepare(
-            query_vector, capabilities=self.adapter.capabilities(), controls={}, seeds=seeds, **params
+            query_vector, capabilities=self.adapter.capabilities(), controls={}, seeds=seeds, anchor=anchored, **params
         )
         return self._execute(prepared, params["score_threshold"], total)
 
@@ -663,11 +756,12 @@ class AsyncGenerativeSearch(_SearchBase):
         await self._ensure_bound()
         score_threshold = kwargs.get("score_threshold")
         params = _search_params(kwargs)
+        anchor, anchor_weight = params.pop("anchor"), params.pop("anchor_weight")
         capabilities = await self.adapter.capabilities()
 
         def plan() -> PreparedSearch:
-            query_vector = self.planner.encode_query(query, vector)
-            return self.planner.prepare(query_vector, capabilities=capabilities, **params)
+            query_vector, anchored = self.planner.encode(query, vector, anchor, anchor_weight)
+            return self.planner.prepare(query_vector, capabilities=capabilities, anchor=anchored, **params)
 
         prepared = await asyncio.to_thread(plan)
         return await self._execute(prepared, score_threshold, total)
@@ -689,15 +783,18 @@ class AsyncGenerativeSearch(_SearchBase):
         await self._ensure_bound()
         params = _search_params({"n_seeds": 1, **kwargs})  # a refine searches one seed
         controls = params.pop("controls")
+        anchor, anchor_weight = params.pop("anchor"), params.pop("anchor_weight")
         scope = self.planner.refine_scope(params, controls)
         capabilities = await self.adapter.capabilities()
-        query_vector = await asyncio.to_thread(self.planner.encode_query, query, vector)
+        query_vector, anchored = await asyncio.to_thread(self.planner.encode, query, vector, anchor, anchor_weight)
         assert self.planner.space is not None
         stored = await self.adapter.fetch_vectors(self.planner.collection, self.planner.space.name, [point_id], scope)
 
         def plan() -> PreparedSearch:
             seeds = self.planner.refine_seeds(point_id, stored, query_vector, strength, params["tenant"], controls)
-            return self.planner.prepare(query_vector, capabilities=capabilities, controls={}, seeds=seeds, **params)
+            return self.planner.prepare(
+                query_vector, capabilities=capabilities, controls={}, seeds=seeds, anchor=anchored, **params
+            )
 
         prepared = await asyncio.to_thread(plan)
         return await self._execute(prepared, params["score_threshold"], total)
@@ -718,6 +815,8 @@ _SEARCH_DEFAULTS: dict[str, Any] = {
     "consistency": None,
     "timeout": None,
     "search_params": None,
+    "anchor": None,
+    "anchor_weight": None,
 }
 
 
@@ -732,4 +831,4 @@ def _search_params(kwargs: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
-__all__ = ["AsyncGenerativeSearch", "GenerativeSearch", "SearchPlanner"]
+__all__ = ["DEFAULT_ANCHOR_WEIGHT", "AsyncGenerativeSearch", "GenerativeSearch", "SearchPlanner"]

@@ -3,6 +3,9 @@
 This is how GD-Retriever (§3.4: generated queries averaged over samples) and HyDE turn several
 generated queries into one. It is an engine query, not a list fusion, so both paths run the same
 single nearest-neighbour search.
+
+An anchored search's anchor (:mod:`genseek.anchor`) enters the weighted mean with the anchor weight,
+pulling the searched vector toward the query's direct embedding.
 """
 
 from __future__ import annotations

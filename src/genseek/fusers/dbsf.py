@@ -5,6 +5,9 @@ standard deviation ``σ`` (a single-point or constant list maps to 0.5), then su
 weighted by the seed weights when they are not uniform (client-side only: Qdrant's DBSF has no
 weights). Euclid / manhattan scores are distances, so they are negated first (closer scores
 higher); such collections fuse on the client, where that is guaranteed.
+
+An anchored search's anchor (:mod:`genseek.anchor`) is one more list whose normalised scores are
+multiplied by the anchor weight; unless that equals the seeds' weight, it fuses on the client.
 """
 
 from __future__ import annotations

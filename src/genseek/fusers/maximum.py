@@ -5,6 +5,9 @@ not find the point contributes ``floor`` (below any real score), so it needs Qdr
 Seed weights are not used: the score stays a similarity, comparable across requests. On euclid /
 manhattan collections Qdrant's scores are distances, so the best is the smallest: the fused score
 is then the negated smallest distance (higher is closer, like every fused score), on the client.
+
+An anchored search's anchor (:mod:`genseek.anchor`) is one more list, and its weight is not used
+either: a point's fused score is its best similarity to the anchor or to any seed.
 """
 
 from __future__ import annotations

@@ -5,6 +5,9 @@ weighted centroid; each step picks ``argmax λ·rel(d) − (1−λ)·max_{s∈se
 ``λ = 1 − diversity``. In the engine this is ``NearestQuery(centroid, mmr=Mmr(...))`` over one
 prefetch per seed (Qdrant ≥ 1.15). The client path reproduces Qdrant's choices exactly,
 including its tie-breaking (the last maximum wins; the chosen candidate is swap-removed).
+
+An anchored search's anchor (:mod:`genseek.anchor`) adds its list to the candidates and enters the
+weighted centroid with the anchor weight, pulling relevance toward the query's direct embedding.
 """
 
 from __future__ import annotations

@@ -4,6 +4,10 @@ Position ``j`` of the fused list takes the next not-yet-taken point of seed ``j 
 order of decreasing weight), which guarantees each reading of an ambiguous query — each facet —
 a share of the first results. The fused score is ``1 / (position + 1)``; the point's similarity to
 its seed stays available in the provenance. Client-side only: Qdrant has no such fusion.
+
+Weights only set the order of the lists (a list of weight 0 is skipped). An anchored search's anchor
+(:mod:`genseek.anchor`) weighted above the seeds is therefore visited first: it takes the first slot
+of every round, so the fused list starts with plain search's best hit.
 """
 
 from __future__ import annotations

@@ -3,6 +3,10 @@
 A point at zero-based rank ``r`` in seed ``i``'s list earns ``1 / ((r + 1) / w_i + k - 1)``;
 for ``w_i = 1`` this is ``1 / (k + r)``, exactly what Qdrant computes for ``Rrf(k, weights)``,
 so the engine and client paths agree. A seed with ``w_i <= 0`` contributes nothing.
+
+An anchored search's anchor (:mod:`genseek.anchor`) is one more list with the anchor weight: the
+weights are then not uniform, so the engine runs it as weighted RRF when the backend supports it
+(``Capabilities.weighted_rrf``) and the client fuses it otherwise.
 """
 
 from __future__ import annotations

@@ -67,6 +67,11 @@ class DenoiserConfig(BaseModel):
     noise_embed_dim: int = Field(128, gt=0, description="size of the sinusoidal embedding of c_noise (even)")
     dropout: float = Field(0.0, ge=0.0, lt=1.0, description="dropout inside each block (training only)")
     heads: int = Field(8, gt=0, description="attention heads (cross_attention only); must divide width")
+    cond_residual: bool = Field(
+        False,
+        description="film_mlp: also add the condition embedding to the residual stream after the input "
+        "projection (a direct path for the query beside FiLM modulation)",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> DenoiserConfig:
@@ -90,12 +95,14 @@ class PreparedCondition:
         film: per block, the conditional part of the FiLM projection, ``(R, 2·width)``.
         keys / values: per block, attention keys/values ``(R, heads, T, width/heads)`` (cross_attention).
         key_mask: ``(R, T)`` bool, True for attended tokens (cross_attention).
+        residual: ``(R, width)`` condition embedding added to the residual stream (``cond_residual``).
     """
 
     film: list[torch.Tensor]
     keys: list[torch.Tensor] | None = None
     values: list[torch.Tensor] | None = None
     key_mask: torch.Tensor | None = None
+    residual: torch.Tensor | None = None
 
     @property
     def rows(self) -> int:
@@ -108,6 +115,7 @@ class PreparedCondition:
             keys=None if self.keys is None else [k.index_select(0, index) for k in self.keys],
             values=None if self.values is None else [v.index_select(0, index) for v in self.values],
             key_mask=None if self.key_mask is None else self.key_mask.index_select(0, index),
+            residual=None if self.residual is None else self.residual.index_select(0, index),
         )
 
 
@@ -259,11 +267,14 @@ class FiLMDenoiser(_Backbone):
         if cond.ndim != 2 or cond.shape[-1] != self.config.query_dim:
             raise ValueError(f"film_mlp condition must be (B, {self.config.query_dim}), got {tuple(cond.shape)}")
         emb = self.cond_embed(_zero_null_rows(cond, null))
-        return PreparedCondition(film=[block.film_from_condition(emb) for block in self.blocks])
+        residual = emb if self.config.cond_residual else None
+        return PreparedCondition(film=[block.film_from_condition(emb) for block in self.blocks], residual=residual)
 
     def forward_prepared(self, x: torch.Tensor, noise_cond: torch.Tensor, prepared: PreparedCondition) -> torch.Tensor:
         self._check_x(x)
         h = self.in_proj(x)
+        if prepared.residual is not None:
+            h = h + prepared.residual
         for block, film_noise, film_cond in zip(self.blocks, self._film_noise(noise_cond), prepared.film):
             h = block(h, film_noise, film_cond)
         return self.out_proj(F.silu(self.out_norm(h)))

@@ -170,6 +170,29 @@ def sample_training_sigmas(
     return (sigma_min * (top / sigma_min) ** delta).to(dtype)
 
 
+def sample_training_sigmas_lognormal(
+    n: int,
+    sigma_data: float,
+    *,
+    p_mean: float = 0.0,
+    p_std: float = 1.5,
+    generator: torch.Generator | None = None,
+    sigma_min: float = SIGMA_MIN,
+    sigma_max: float = SIGMA_MAX,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype = torch.float32,
+) -> torch.Tensor:
+    """Draw ``n`` training noise levels with ``ln(σ/σ_data) ~ N(p_mean, p_std²)`` (Karras et al. 2022, §5).
+
+    EDM's log-normal, expressed relative to ``σ_data`` so that it follows the data's scale; clipped
+    to the schedule's range ``[σ_min, σ_data·σ_max]``. It spends the training budget around
+    ``σ ≈ σ_data``, where the denoiser has to use the condition, instead of at tiny noise levels.
+    """
+    normal = torch.randn(n, generator=generator, device=device, dtype=torch.float64)
+    sigma = sigma_data * torch.exp(p_mean + p_std * normal)
+    return sigma.clamp(sigma_min, sigma_data * sigma_max).to(dtype)
+
+
 def loss_weight(sigma: torch.Tensor, sigma_data: float) -> torch.Tensor:
     """EDM loss weight ``λ(σ) = (σ_data² + σ²)/(σ_data·σ)²`` (eq. 14, Karras et al. Table 1).
 
@@ -277,6 +300,7 @@ __all__ = [
     "c_out",
     "c_skip",
     "denoising_loss",
+    "sample_training_sigmas_lognormal",
     "karras_sigmas",
     "loss_weight",
     "sample_training_sigmas",

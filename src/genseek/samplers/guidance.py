@@ -117,6 +117,7 @@ def _concat(parts):
         keys=None if first.keys is None else [pad_cat([p.keys[i] for p in parts], 2) for i in range(len(first.keys))],
         values=None if first.values is None else [pad_cat([p.values[i] for p in parts], 2) for i in range(len(first.values))],
         key_mask=None if first.key_mask is None else pad_cat([p.key_mask for p in parts], 1),
+        residual=cat([p.residual for p in parts]),
     )
 
 

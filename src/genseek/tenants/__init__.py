@@ -1,6 +1,6 @@
 """Per-tenant configuration: the model, its versioned store in Qdrant, and resolution.
 
-* :class:`TenantConfig` — what one tenant runs with (components, defaults, limits, allowed
+* :class:`TenantConfig` — what one tenant runs with (components, anchoring, defaults, limits, allowed
   overrides, partition value); unknown keys rejected, secrets as ``{"$env": "NAME"}``;
 * :class:`TenantStore` — configurations in a genseek-owned Qdrant collection: versioned writes
   with optimistic concurrency, cached reads with bounded staleness, history and rollback;
@@ -9,11 +9,12 @@
 """
 
 from .bound import AsyncTenantSearch, TenantSearch
-from .model import ComponentSpec, Limits, SamplerSpec, SearchDefaults, TenantConfig, parse_config
+from .model import AnchorSpec, ComponentSpec, Limits, SamplerSpec, SearchDefaults, TenantConfig, parse_config
 from .resolve import LIBRARY_DEFAULTS, ResolvedRequest, check_components, resolve_request
 from .store import StaleVersionError, StoredConfig, TenantStore, UnknownTenantError
 
 __all__ = [
+    "AnchorSpec",
     "AsyncTenantSearch",
     "ComponentSpec",
     "LIBRARY_DEFAULTS",

@@ -1,7 +1,8 @@
 """The per-tenant configuration model (pydantic, unknown keys rejected, every field described).
 
 A :class:`TenantConfig` says, for one tenant of a shared collection: which encoder, sampler (and
-its weights and controls) and fuser to use, the search defaults, the filter always applied, the
+its weights and controls) and fuser to use, whether searches are anchored (:class:`AnchorSpec`),
+the search defaults, the filter always applied, the
 limits a request may not exceed, which request overrides are accepted, and the tenant's
 partition value (the payload value that scopes every search to the tenant's points).
 
@@ -25,7 +26,7 @@ from ..errors import ConfigError
 #: request passes is a sampler control, checked against the sampler's ``info.controls``.
 SEARCH_PARAMETERS: frozenset[str] = frozenset(
     {"n_seeds", "limit", "offset", "filter", "seed", "score_threshold", "with_payload", "with_vectors",
-     "candidates", "consistency", "timeout", "search_params"}
+     "candidates", "consistency", "timeout", "search_params", "anchor", "anchor_weight"}
 )
 #: Request keys a tenant-bound search never accepts: the tenant is fixed by the binding, and
 #: shard routing belongs to the deployment, not to a request.
@@ -131,6 +132,39 @@ class SamplerSpec(_Strict):
         return _check_options("sampler.controls", value)
 
 
+class AnchorSpec(_Strict):
+    """Anchored search: the query embedded directly in the catalog's space, searched beside the seeds.
+
+    See :mod:`genseek.anchor`. ``{"encoder": {"id": "hf-text"}, "weight": 4.0, "enabled": true}``
+    anchors every request with the query embedded by ``hf-text``; ``{"enabled": false, ...}`` keeps
+    the settings but anchors only requests that pass ``anchor=`` (``anchor`` must then be an
+    allowed override).
+    """
+
+    encoder: ComponentSpec | None = Field(
+        default=None,
+        description="encoder that embeds the query in the catalog's own space (None: requests pass "
+        "anchor=<vector> themselves); its vector size must match the collection's vector",
+    )
+    weight: float | None = Field(
+        default=None, gt=0, allow_inf_nan=False,
+        description="fusion weight of the anchor's list (None: the library's DEFAULT_ANCHOR_WEIGHT)",
+    )
+    enabled: bool = Field(
+        default=True, description="anchor requests that do not say otherwise (needs encoder)"
+    )
+
+    @model_validator(mode="after")
+    def _enabled_needs_encoder(self) -> AnchorSpec:
+        if self.enabled and self.encoder is None:
+            raise ValueError(
+                "an enabled anchor needs anchor.encoder (the encoder that embeds queries in the catalog's space); "
+                "without one set anchor.enabled=false and let requests pass anchor=<vector> "
+                "(add 'anchor' to allowed_overrides)"
+            )
+        return self
+
+
 class SearchDefaults(_Strict):
     """Search parameters used when a request does not set them."""
 
@@ -169,6 +203,9 @@ class TenantConfig(_Strict):
     )
     encoder: ComponentSpec | None = Field(default=None, description="query encoder (None: requests pass vectors)")
     sampler: SamplerSpec = Field(default_factory=SamplerSpec, description="seed sampler, its weights and controls")
+    anchor: AnchorSpec | None = Field(
+        default=None, description="anchored search: the query's direct catalog-space vector searched beside the seeds"
+    )
     fuser: ComponentSpec = Field(default_factory=lambda: ComponentSpec(id="rrf"), description="rank fusion")
     search: SearchDefaults = Field(default_factory=SearchDefaults, description="search defaults")
     default_filter: dict[str, Any] | None = Field(
@@ -261,6 +298,7 @@ def check_tenant_id(tenant: Any) -> str:
 
 
 __all__ = [
+    "AnchorSpec",
     "ComponentSpec",
     "FORBIDDEN_OVERRIDES",
     "Limits",

@@ -4,7 +4,8 @@
 is pure (no I/O) so it is tested directly:
 
 1. start from :data:`LIBRARY_DEFAULTS`;
-2. apply the tenant's ``search`` defaults and the sampler's default ``controls``;
+2. apply the tenant's ``search`` defaults, the sampler's default ``controls`` and the anchor
+   default (a disabled ``anchor`` section resolves to ``anchor=False`` unless the request says so);
 3. apply the request's keys — each must be a search parameter or a control of the tenant's sampler,
    must be listed in ``allowed_overrides``, and may never be ``tenant``/``shard_key_selector``;
 4. enforce ``limits`` on the result (whatever set the value);
@@ -40,6 +41,8 @@ LIBRARY_DEFAULTS: dict[str, Any] = {
     "consistency": None,
     "timeout": None,
     "search_params": None,
+    "anchor": None,
+    "anchor_weight": None,
 }
 
 
@@ -108,6 +111,8 @@ def resolve_request(
         score_threshold=config.search.score_threshold,
         consistency=config.search.consistency,
     )
+    if config.anchor is not None and not config.anchor.enabled:
+        params["anchor"] = False
     controls = dict(config.sampler.controls)
     for key, value in request.items():
         if key in SEARCH_PARAMETERS:
@@ -161,7 +166,22 @@ def component_kwargs(config: TenantConfig) -> dict[str, Any]:
         "max_seeds": config.limits.max_n_seeds,
         "fusion": config.search.fusion,
         "provenance": config.search.provenance,
+        **_anchor_kwargs(config),
     }
+
+
+def _anchor_kwargs(config: TenantConfig) -> dict[str, Any]:
+    """The anchor constructor arguments (none without an ``anchor`` section: the library defaults)."""
+    anchor = config.anchor
+    if anchor is None:
+        return {}
+    kwargs: dict[str, Any] = {}
+    if anchor.encoder is not None:
+        kwargs["anchor_encoder"] = anchor.encoder.id
+        kwargs["anchor_encoder_options"] = expand_env(dict(anchor.encoder.options), where="anchor.encoder.options")
+    if anchor.weight is not None:
+        kwargs["anchor_weight"] = anchor.weight
+    return kwargs
 
 
 def check_components(config: TenantConfig, registry: Registry | None = None) -> None:
@@ -175,6 +195,8 @@ def check_components(config: TenantConfig, registry: Registry | None = None) -> 
     registry = registry or get_registry()
     if config.encoder is not None:
         registry.registration("encoder", config.encoder.id)
+    if config.anchor is not None and config.anchor.encoder is not None:
+        registry.registration("encoder", config.anchor.encoder.id)
     registry.registration("fuser", config.fuser.id)
     registry.registration("sampler", config.sampler.id)
     kwargs = component_kwargs(config)

@@ -5,7 +5,8 @@
 * :mod:`.trainer` / :class:`TrainConfig` — the EDM training loop (and the regression baseline);
 * :mod:`.evaluate` / :mod:`.metrics` — R@K, MedR, triplet accuracy, MISCS, FMD, Vendi, H@K, sweeps;
 * :mod:`.synthetic` — a one-to-many "ambiguous world" with known relevance;
-* :mod:`.musiccaps_data` / :mod:`.textembed` — MusicCaps with real offline encoders (cached).
+* :mod:`.musiccaps_data` / :mod:`.textembed` — MusicCaps with real offline encoders (cached);
+  :mod:`.musiccaps_embeddings` — the shipped MusicCaps catalog embeddings (verified, regenerable).
 
 Importing this package does not import matplotlib, pyarrow or the text encoders.
 """

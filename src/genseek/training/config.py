@@ -26,6 +26,13 @@ class TrainConfig(BaseModel):
     noise_embed_dim: int = Field(128, gt=0, description="size of the sinusoidal noise embedding (even)")
     dropout: float = Field(0.0, ge=0.0, lt=1.0, description="dropout inside each block")
     heads: int = Field(8, gt=0, description="attention heads (cross_attention)")
+    cond_residual: bool = Field(False, description="film_mlp: add the condition embedding to the residual stream too (a direct path for the query)")
+    sigma_distribution: Literal["log_uniform", "log_normal"] = Field(
+        "log_uniform",
+        description="training noise levels: Diff4Steer's log-uniform over [σ_min, σ_data·σ_max] (eq. 13), or EDM's log-normal around σ_data",
+    )
+    sigma_p_mean: float = Field(0.0, description="log_normal: mean of ln(σ/σ_data)")
+    sigma_p_std: float = Field(1.5, gt=0, description="log_normal: std of ln(σ/σ_data)")
     steps: int = Field(4000, gt=0, description="optimizer steps")
     batch_size: int = Field(256, gt=0, description="global batch size (split across data-parallel processes)")
     lr: float = Field(3e-4, gt=0, description="peak AdamW learning rate")

@@ -4,12 +4,12 @@ The prior shipped in ``genseek/data/priors/musiccaps-e5-minilm/`` is produced by
 
     python -m genseek.training.musiccaps_prior --out src/genseek/data/priors/musiccaps-e5-minilm
 
-which embeds the bundled MusicCaps captions (MiniLM) and aspect-subset queries (e5-small) of the
-training clips (the benchmark's by-clip split, seed 0), trains a small diffusion prior
-(:data:`DEMO_CONFIG`, ~0.9M parameters, ~3.5 MB) and writes ``config.json`` + ``model.safetensors``.
-When the shipped weights are missing, :func:`demo_prior` trains a smaller version (2 queries per
-clip, 1,000 steps) once into the cache directory (a few minutes on a laptop CPU, most of it
-embedding the queries).
+which reads the shipped MusicCaps catalog embeddings (MiniLM, :mod:`.musiccaps_embeddings`),
+embeds aspect-subset queries (e5-small) of the training clips (the benchmark's by-clip split,
+seed 0), trains a small diffusion prior (:data:`DEMO_CONFIG`, ~0.9M parameters, ~3.5 MB) and
+writes ``config.json`` + ``model.safetensors``. When the shipped weights are missing,
+:func:`demo_prior` trains a smaller version (2 queries per clip, 1,000 steps) once into the cache
+directory (a few minutes on a laptop CPU, most of it embedding the queries).
 """
 
 from __future__ import annotations

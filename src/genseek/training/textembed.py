@@ -87,8 +87,18 @@ def text_encoder(name: str) -> Callable[[list[str]], np.ndarray]:
 CHUNK = 1024
 
 
+def texts_digest(name: str, texts: Sequence[str]) -> str:
+    """The sha256 (hex) of encoder ``name`` and ``texts``, joined by NUL characters.
+
+    It identifies what a set of embeddings was computed from: the cache keys of
+    :func:`embed_texts` are its first 24 characters, and the shipped MusicCaps catalog embeddings
+    record it (:mod:`genseek.training.musiccaps_embeddings`).
+    """
+    return hashlib.sha256(("\x00".join([name, *(str(t) for t in texts)])).encode("utf-8")).hexdigest()
+
+
 def _key(name: str, texts: Sequence[str]) -> str:
-    return hashlib.sha256(("\x00".join([name, *texts])).encode("utf-8")).hexdigest()[:24]
+    return texts_digest(name, texts)[:24]
 
 
 def _save(path: Path, vectors: np.ndarray) -> None:
@@ -139,4 +149,4 @@ def embed_texts(name: str, texts: Sequence[str], *, cache: bool = True, batch: i
     return vectors
 
 
-__all__ = ["TEXT_ENCODERS", "cache_dir", "embed_texts", "text_encoder"]
+__all__ = ["TEXT_ENCODERS", "cache_dir", "embed_texts", "text_encoder", "texts_digest"]

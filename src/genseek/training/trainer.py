@@ -38,7 +38,7 @@ from torch import nn
 
 from ..errors import ConfigError, WeightsError
 from ..samplers.denoisers import DenoiserConfig, count_parameters
-from ..samplers.edm import denoising_loss, sample_training_sigmas
+from ..samplers.edm import denoising_loss, sample_training_sigmas, sample_training_sigmas_lognormal
 from ..samplers.weights import NormalizationConfig, PriorConfig, PriorWeights, ScheduleConfig
 from .config import TrainConfig
 from .pairs import PairSet, PairStream, TrainingDataError
@@ -227,6 +227,7 @@ def prior_config(config: TrainConfig, *, sigma_data: float, query_dim: int, targ
         denoiser=DenoiserConfig(
             architecture=config.architecture, target_dim=target_dim, query_dim=query_dim, width=config.width,
             depth=config.depth, noise_embed_dim=config.noise_embed_dim, dropout=config.dropout, heads=config.heads,
+            cond_residual=config.cond_residual,
         ),
         sigma_data=sigma_data,
         schedule=ScheduleConfig(),
@@ -256,10 +257,16 @@ def _loss(model: nn.Module, cond, mask, target, config: PriorConfig, train: Trai
         sigma = torch.full((batch,), sigma_data * config.schedule.sigma_max, device=device)
         prediction = model(x, sigma, cond, cond_mask=mask)
         return ((prediction.float() - target) ** 2).mean() / sigma_data**2
-    sigma = sample_training_sigmas(
-        batch, sigma_data, generator=generator, sigma_min=config.schedule.sigma_min,
-        sigma_max=config.schedule.sigma_max, device=device,
-    )
+    if train.sigma_distribution == "log_normal":
+        sigma = sample_training_sigmas_lognormal(
+            batch, sigma_data, p_mean=train.sigma_p_mean, p_std=train.sigma_p_std, generator=generator,
+            sigma_min=config.schedule.sigma_min, sigma_max=config.schedule.sigma_max, device=device,
+        )
+    else:
+        sigma = sample_training_sigmas(
+            batch, sigma_data, generator=generator, sigma_min=config.schedule.sigma_min,
+            sigma_max=config.schedule.sigma_max, device=device,
+        )
     noise = torch.randn(target.shape, generator=generator, device=device)
     null = torch.rand(batch, generator=generator, device=device) < train.cond_dropout if train.cond_dropout else None
     denoised = model(target + sigma[:, None] * noise, sigma, cond, null=null, cond_mask=mask)
