@@ -167,6 +167,7 @@ def main() -> int:
     parser.add_argument("--tune-queries", type=int, default=200)
     parser.add_argument("--guidance", type=float, default=None, help="guidance ω for the diffusion priors (default: their own)")
     parser.add_argument("--limit", type=int, default=100)
+    parser.add_argument("--max-queries", type=int, default=0, help="cap every query set (a smoke run; 0: no cap)")
     parser.add_argument("--out", default=str(RESULTS / "quality"))
     args = parser.parse_args()
     started = time.perf_counter()
@@ -188,6 +189,9 @@ def main() -> int:
         "aspects": aspects,
         "multilingual": multilingual_queries(clips, ontology),
     }
+    if args.max_queries:
+        sets = {name: QuerySet(qs.name, qs.queries[: args.max_queries], qs.description) for name, qs in sets.items()}
+        tune = QuerySet(tune.name, tune.queries[: args.max_queries], tune.description)
     vectors = embed_all([*sets.values(), tune])
     encoders = {name: LookupEncoder(name, table) for name, table in vectors.items()}
     encode_ms = measure_encoders(sets["labels"].texts)

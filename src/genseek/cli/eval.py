@@ -42,6 +42,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, help="output directory for JSON, markdown and plots")
     parser.add_argument("--diffusion", help="weights directory of a diffusion prior")
     parser.add_argument("--regression", help="weights directory of a regression prior")
+    parser.add_argument("--pairs", help="the prior's training pairs (.npz/.parquet/directory): adds the non-parametric "
+                        "baseline (the targets of the nearest training queries) that a prior has to beat")
     parser.add_argument("--guidance", type=_floats, default=[0.0, 1.0, 2.0, 4.0], help="comma-separated ω values (default 0,1,2,4)")
     parser.add_argument("--n-seeds", type=_ints, default=[8], help="comma-separated seed counts (default 8)")
     parser.add_argument("--fusers", default="rrf", help="comma-separated fuser ids (default rrf; see `genseek plugins`)")
@@ -58,7 +60,9 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
     from ..samplers.diffusion import DiffusionSampler
     from ..samplers.regression import RegressionSampler
+    from ..training.baselines import NearestPairsSampler
     from ..training.evaluate import EvalSet, run_evaluation
+    from ..training.pairs import load_pairs
     from ..training.report import markdown_table
 
     if not args.diffusion and not args.regression:
@@ -72,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
         data, args.out,
         diffusion=DiffusionSampler(args.diffusion) if args.diffusion else None,
         regression=RegressionSampler(args.regression) if args.regression else None,
+        nearest_pairs=NearestPairsSampler(load_pairs(args.pairs)) if args.pairs else None,
         fusers=[f.strip() for f in args.fusers.split(",") if f.strip()],
         n_seeds=args.n_seeds, guidance=args.guidance, steps=args.steps, limit=args.limit, seed=args.seed,
         title=args.title, training_logs=logs or None,

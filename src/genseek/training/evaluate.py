@@ -26,9 +26,12 @@ from qdrant_client.http import models
 from ..fusers.base import FusionContext, Fuser, weighted_centroid
 from ..vectors import as_matrix, l2_normalize
 from . import metrics
+from .diagnostics import condition_sensitivity
 from .pairs import TrainingDataError
 
 RECALL_KS = (1, 5, 10, 100)
+#: Queries each query's own relevant items are compared with in the condition-sensitivity check.
+SENSITIVITY_K = 10
 
 
 @dataclass(frozen=True)
@@ -187,6 +190,10 @@ def evaluate_method(
     rankings = fused_rankings(data.catalog, seeds, fuser, limit=limit, candidates=candidates)
     out = retrieval_metrics(data, rankings)
     out.update(seed_metrics(data, seeds, rng=np.random.default_rng(seed)))
+    if len(data.queries) >= SENSITIVITY_K:
+        sensitivity = condition_sensitivity(seeds, data.catalog, data.relevant, k=SENSITIVITY_K, seed=seed)
+        out.update(cond_gap=sensitivity["cosine_gap"], own_of_k=sensitivity["own_of_k"],
+                   cond_sensitive=sensitivity["passed"])
     return out
 
 
@@ -207,6 +214,7 @@ def run_evaluation(
     *,
     diffusion: Any = None,
     regression: Any = None,
+    nearest_pairs: Any = None,
     fusers: Sequence[str] = ("rrf",),
     n_seeds: Sequence[int] = (8,),
     guidance: Sequence[float] = (0.0, 1.0, 2.0, 4.0),
@@ -220,7 +228,11 @@ def run_evaluation(
 ) -> dict[str, Any]:
     """Compare direct / regression / diffusion variants on ``data``; write JSON, markdown, plots.
 
-    ``diffusion`` / ``regression`` are sampler instances (or ``None`` to skip). The "direct" row
+    ``diffusion`` / ``regression`` are sampler instances (or ``None`` to skip); ``nearest_pairs``
+    (a :class:`~genseek.training.baselines.NearestPairsSampler` over the prior's training pairs)
+    adds the non-parametric baseline a prior has to beat. Rows of seeded methods carry the
+    condition-sensitivity check (``cond_gap``, ``own_of_k``, ``cond_sensitive``; see
+    :func:`~genseek.training.diagnostics.condition_sensitivity`). The "direct" row
     needs ``data.direct``; "diffusion+direct" adds the direct query as an extra seed. Each seed's
     list is cut at ``candidates`` (default ``limit``) before fusion. Returns
     the results dict written to ``evaluation.json``.
@@ -248,6 +260,11 @@ def run_evaluation(
         record("direct", data.direct[:, None, :], "-", rrf)
     if regression is not None:
         record("regression", regression.predict(list(data.queries))[:, None, :], "-", rrf)
+    if nearest_pairs is not None:
+        n = max(n_seeds)
+        rng = np.random.default_rng(seed)
+        pair_seeds = np.stack([nearest_pairs.sample(q, n, generator=rng).vectors for q in data.queries])
+        record("nearest-pairs", pair_seeds, "rrf", rrf)
     if diffusion is not None:
         jobs = [(n, w) for n in n_seeds for w in guidance]
         for n, w in tqdm(jobs, desc="diffusion sweep", disable=not progress):

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 COLUMNS = ("method", "fuser", "n_seeds", "guidance", "R@1", "R@5", "R@10", "R@100", "median_rank",
-           "triplet_accuracy", "miscs", "fmd", "vendi", "H@n")
+           "triplet_accuracy", "miscs", "fmd", "vendi", "H@n", "cond_gap", "own_of_k", "cond_sensitive")
 
 
 def _fmt(value: Any) -> str:
@@ -34,7 +34,10 @@ def write_markdown(results: dict[str, Any], path: Path, *, notes: str = "") -> P
     parts = [f"# {results.get('title', 'evaluation')}", "",
              f"{results['queries']} held-out queries, catalog of {results['catalog']} items, "
              f"rankings cut at {results['limit']}. R@K: relevant items in the top K / relevant items; "
-             "MISCS, FMD, Vendi, H@n as in Diff4Steer appendix B (H@n: label entropy of the nearest items of a query's n seeds).",
+             "MISCS, FMD, Vendi, H@n as in Diff4Steer appendix B (H@n: label entropy of the nearest items of a query's n seeds). "
+             "Condition sensitivity: cond_gap = mean cosine of a query's seeds to its own relevant items minus "
+             "to other queries'; own_of_k = how often its own items are nearest among 10 queries (chance 0.1); "
+             "a prior that ignores its query scores about 0 and 0.1 (cond_sensitive = false).",
              "", markdown_table(results["rows"]), ""]
     for name in results.get("plots", []):
         parts.append(f"![{name}]({name})")

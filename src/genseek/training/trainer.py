@@ -217,6 +217,19 @@ def _tensors(q: np.ndarray, t: np.ndarray, query_mean: np.ndarray, config: Train
     return cond, mask, torch.from_numpy(np.ascontiguousarray(t, np.float32)).to(device)
 
 
+def _subset(data: PairSet | PairStream, n: int = 2048) -> PairSet:
+    """Up to ``n`` pairs of the training data (the first batches of a stream)."""
+    if isinstance(data, PairSet):
+        return PairSet(data.queries[:n], data.targets[:n])
+    queries, targets = [], []
+    for chunk in data:
+        queries.append(chunk.queries)
+        targets.append(chunk.targets)
+        if sum(len(x) for x in targets) >= n:
+            break
+    return PairSet(np.concatenate(queries)[:n], np.concatenate(targets)[:n])
+
+
 # -- model pieces ----------------------------------------------------------------------------------
 
 
@@ -267,8 +280,13 @@ def _loss(model: nn.Module, cond, mask, target, config: PriorConfig, train: Trai
             batch, sigma_data, generator=generator, sigma_min=config.schedule.sigma_min,
             sigma_max=config.schedule.sigma_max, device=device,
         )
-    noise = torch.randn(target.shape, generator=generator, device=device)
     null = torch.rand(batch, generator=generator, device=device) < train.cond_dropout if train.cond_dropout else None
+    return _noised_loss(model, cond, mask, target, sigma, sigma_data, generator, device, null)
+
+
+def _noised_loss(model, cond, mask, target, sigma, sigma_data, generator, device, null=None):
+    """The EDM objective at the given noise levels ``sigma`` (one per row)."""
+    noise = torch.randn(target.shape, generator=generator, device=device)
     denoised = model(target + sigma[:, None] * noise, sigma, cond, null=null, cond_mask=mask)
     return denoising_loss(denoised.float(), target, sigma, sigma_data)
 
@@ -474,13 +492,19 @@ def _train(config, pairs, out_dir, *, val_pairs, resume, stop_after, extra_summa
     if steps_done < config.steps:
         return result
     if dist.main:
-        final = PriorWeights(pcfg, (ema.shadow if ema else model).to("cpu").eval(), weights.stats)
+        final_model = (ema.shadow if ema else model).to("cpu").eval()
+        bands = {"training": loss_by_noise_band(final_model, _subset(pairs), pcfg, config, query_mean, torch.device("cpu"))}
+        if val_pairs is not None:
+            bands["validation"] = loss_by_noise_band(final_model, val_pairs, pcfg, config, query_mean, torch.device("cpu"))
+        final = PriorWeights(pcfg, final_model, weights.stats)
         summary = {
             "steps": config.steps, "pairs": n_pairs, "final_loss": result.final_loss,
             "val_loss": validation[-1]["val_loss"] if validation else None, "seconds": round(elapsed, 2),
             "parameters": result.parameters, "seed": config.seed, "batch_size": config.batch_size,
             "lr": config.lr, "cond_dropout": config.cond_dropout, "world_size": dist.world, "device": str(device),
             **({"guidance": config.guidance} if config.guidance is not None else {}),
+            "sigma_distribution": config.sigma_distribution, "cond_residual": config.cond_residual,
+            **({"loss_by_noise_band": bands} if bands["training"] else {}),
             **(extra_summary or {}),
         }
         final.save_pretrained(out, training=summary)
@@ -512,4 +536,36 @@ def validation_loss(model: nn.Module, pairs: PairSet, pcfg: PriorConfig, config:
     return total / n
 
 
-__all__ = ["CHECKPOINT", "LOG_FILE", "TrainResult", "learning_rate", "prior_config", "train", "validation_loss"]
+#: Edges of the noise-level bands (in units of σ_data) that :func:`loss_by_noise_band` reports.
+NOISE_BANDS = (1e-3, 0.1, 0.3, 1.0, 3.0, 10.0, 100.0)
+
+
+@torch.no_grad()
+def loss_by_noise_band(model: nn.Module, pairs: PairSet, pcfg: PriorConfig, config: TrainConfig,
+                       query_mean: np.ndarray, device: torch.device, *, bands: tuple[float, ...] = NOISE_BANDS,
+                       max_pairs: int = 2048) -> list[dict[str, float]]:
+    """The EDM loss of (up to ``max_pairs``) ``pairs`` in each band of ``σ/σ_data``, with fixed noise.
+
+    Within a band σ is log-uniform. The weighted loss is comparable across bands and across runs
+    trained with different noise-level distributions (unlike the training loss). Regression
+    priors have no noise levels: the result is empty for them.
+    """
+    if config.kind != "diffusion":
+        return []
+    was_training = model.training
+    model.eval()
+    n = min(len(pairs), max_pairs)
+    generator = torch.Generator(device=device).manual_seed(_step_seed(config.seed, 5))
+    cond, mask, target = _tensors(pairs.queries[:n], pairs.targets[:n], query_mean, config, device)
+    out = []
+    for low, high in zip(bands[:-1], bands[1:]):
+        position = torch.rand(n, generator=generator, device=device, dtype=torch.float64)
+        sigma = (pcfg.sigma_data * low * (high / low) ** position).to(target.dtype)
+        loss = _noised_loss(model, cond, mask, target, sigma, pcfg.sigma_data, generator, device)
+        out.append({"band": f"{low:g}-{high:g}", "low": low, "high": high, "loss": float(loss)})
+    model.train(was_training)
+    return out
+
+
+__all__ = ["CHECKPOINT", "LOG_FILE", "NOISE_BANDS", "TrainResult", "learning_rate", "loss_by_noise_band", "prior_config",
+           "train", "validation_loss"]
