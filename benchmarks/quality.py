@@ -49,6 +49,7 @@ from genseek.encoders.base import Encoder, Modality  # noqa: E402
 from genseek.samplers.diffusion import DiffusionSampler  # noqa: E402
 from genseek.samplers.regression import RegressionSampler  # noqa: E402
 from genseek.training.baselines import FeedbackSampler, NearestPairsSampler  # noqa: E402
+from genseek.training.diagnostics import condition_sensitivity, seed_label_purity  # noqa: E402
 from genseek.training.ireval import evaluate_rankings  # noqa: E402
 from genseek.training.metrics import miscs  # noqa: E402
 from genseek.training.musiccaps_data import load_musiccaps_data  # noqa: E402
@@ -136,10 +137,15 @@ def build_catalogs(data) -> Any:
     return client
 
 
-def run_set(search: GenerativeSearch, query_set: QuerySet, contender: Contender, *, limit: int, anchor_weight: float | None = None) -> dict[str, Any]:
-    """Run every query of the set through ``search``; returns rankings, seed diversity and timings."""
+def run_set(search: GenerativeSearch, query_set: QuerySet, contender: Contender, *, limit: int,
+            anchor_weight: float | None = None, catalog: np.ndarray | None = None) -> dict[str, Any]:
+    """Run every query of the set through ``search``; returns rankings, seed diversity and timings.
+
+    With ``catalog`` (all clips' vectors, indexed like the query set's relevance), also the
+    condition sensitivity and label purity of the generated seeds.
+    """
     rankings: dict[str, list[int]] = {}
-    diversity, times = [], []
+    diversity, times, seeds = [], [], []
     for number, query in enumerate(query_set.queries):
         kwargs = dict(contender.controls)
         if contender.anchor:
@@ -149,12 +155,20 @@ def run_set(search: GenerativeSearch, query_set: QuerySet, contender: Contender,
         result = search.search(query.text, n_seeds=contender.n_seeds, limit=limit, seed=number, with_payload=False, **kwargs)
         rankings[query.qid] = [int(p.id) for p in result.points]
         generated = result.generated_seeds
+        seeds.append(generated)
         if len(generated) > 1:
             diversity.append(miscs(generated))
         timings = result.info["timings_ms"]
         times.append(timings["total_ms"] - timings.get("anchor_encode_ms", 0.0))
-    return {"rankings": rankings, "miscs": float(np.mean(diversity)) if diversity else None,
-            "ms_per_query": round(statistics.median(times), 2)}
+    out = {"rankings": rankings, "miscs": float(np.mean(diversity)) if diversity else None,
+           "ms_per_query": round(statistics.median(times), 2)}
+    if catalog is not None and contender.n_seeds > 1 and len(query_set) >= 10 and len({len(s) for s in seeds}) == 1:
+        stacked = np.stack(seeds)
+        sets = [sorted(q.relevant) for q in query_set.queries]
+        sensitivity = condition_sensitivity(stacked, catalog, sets, k=10)
+        out.update(cond_gap=sensitivity["cosine_gap"], own_of_k=sensitivity["own_of_k"],
+                   seed_purity=seed_label_purity(stacked, catalog, sets))
+    return out
 
 
 def main() -> int:
@@ -257,9 +271,9 @@ def main() -> int:
             results[key] = {}
             for contender in contenders:
                 run = run_set(searcher(contender, catalog), scoped, contender, limit=args.limit,
-                              anchor_weight=chosen.get(contender.name))
-                row = evaluate_rankings(scoped, run["rankings"])
-                row.update(miscs=run["miscs"], ms_per_query=run["ms_per_query"], queries=len(scoped))
+                              anchor_weight=chosen.get(contender.name), catalog=data.catalog)
+                row = evaluate_rankings(scoped, run.pop("rankings"))
+                row.update(run, queries=len(scoped))
                 if contender.anchor:
                     row["anchor_weight"] = chosen[contender.name]
                 results[key][contender.name] = row
@@ -324,7 +338,8 @@ def plot(results: dict[str, dict[str, dict[str, Any]]], out: Path) -> list[str]:
 
 
 def report(payload: dict[str, Any], plots: list[str], folder: str) -> str:
-    measures = ("P@10", "nDCG@10", "R@100", "alpha-nDCG@10", "intent-coverage@10", "miscs", "ms_per_query")
+    measures = ("P@10", "nDCG@10", "R@100", "alpha-nDCG@10", "intent-coverage@10", "miscs", "cond_gap", "own_of_k",
+                "seed_purity", "ms_per_query")
     lines = [
         "# Quality: generative search against plain search (MusicCaps, AudioSet-label relevance)", "",
         f"One run of `python benchmarks/quality.py` ({payload['seconds']} s). Relevance never seen by a prior: AudioSet "

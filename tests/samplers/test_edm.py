@@ -104,6 +104,51 @@ def test_training_sigma_distribution_is_log_uniform():
     assert torch.equal(again, edm.sample_training_sigmas(5, sigma_data, generator=torch.Generator().manual_seed(3)))
 
 
+def test_training_sigma_distribution_log_normal_median_and_spread():
+    gen = torch.Generator().manual_seed(0)
+    sigma_data, p_mean, p_std = 0.2, -0.4, 0.8  # clipping is > 8 std away on both sides
+    sigmas = edm.sample_training_sigmas_lognormal(
+        200_000, sigma_data, p_mean=p_mean, p_std=p_std, generator=gen, dtype=torch.float64
+    )
+    log_ratio = torch.log(sigmas / sigma_data)
+    assert float(sigmas.median()) == pytest.approx(sigma_data * math.exp(p_mean), rel=0.01)
+    assert float(log_ratio.mean()) == pytest.approx(p_mean, abs=0.01)
+    assert float(log_ratio.std()) == pytest.approx(p_std, rel=0.01)
+    # one std either side of the median: exp(p_mean ± p_std)·σ_data holds ~68 % of the draws
+    inside = (sigmas > sigma_data * math.exp(p_mean - p_std)) & (sigmas < sigma_data * math.exp(p_mean + p_std))
+    assert float(inside.double().mean()) == pytest.approx(0.6827, abs=0.005)
+    # the defaults: median σ_data (p_mean 0), log-spread 1.5
+    default = edm.sample_training_sigmas_lognormal(100_000, 0.5, generator=torch.Generator().manual_seed(1))
+    assert default.dtype == torch.float32
+    assert float(default.median()) == pytest.approx(0.5, rel=0.02)
+    assert float(torch.log(default.double() / 0.5).std()) == pytest.approx(1.5, rel=0.02)
+
+
+def test_training_sigma_distribution_log_normal_is_clipped_and_seeded():
+    sigma_data = 0.1
+    wide = edm.sample_training_sigmas_lognormal(
+        50_000, sigma_data, p_std=6.0, generator=torch.Generator().manual_seed(2), dtype=torch.float64
+    )
+    lo, hi = edm.SIGMA_MIN, sigma_data * edm.SIGMA_MAX
+    assert float(wide.min()) == lo and float(wide.max()) == pytest.approx(hi, rel=1e-12)
+    # the clipped mass matches the normal tails: P(z < ln(lo/σd)/6) and P(z > ln(σ_max)/6)
+    normal = torch.distributions.Normal(0.0, 1.0)
+    below = float(normal.cdf(torch.tensor(math.log(lo / sigma_data) / 6.0)))
+    above = 1.0 - float(normal.cdf(torch.tensor(math.log(edm.SIGMA_MAX) / 6.0)))
+    assert float((wide == lo).double().mean()) == pytest.approx(below, abs=0.01)
+    assert float((wide == wide.max()).double().mean()) == pytest.approx(above, abs=0.01)
+    # custom range
+    narrow = edm.sample_training_sigmas_lognormal(
+        10_000, sigma_data, p_std=3.0, sigma_min=0.01, sigma_max=5.0, generator=torch.Generator().manual_seed(2)
+    )
+    assert float(narrow.min()) == pytest.approx(0.01) and float(narrow.max()) == pytest.approx(0.5)
+    assert bool(((narrow >= 0.01 - 1e-9) & (narrow <= 0.5 + 1e-7)).all())
+    # deterministic for a seed, different across seeds
+    draw = lambda seed: edm.sample_training_sigmas_lognormal(64, 0.3, generator=torch.Generator().manual_seed(seed))  # noqa: E731
+    assert torch.equal(draw(5), draw(5)) and not torch.equal(draw(5), draw(6))
+    assert bool((draw(5) > 0).all())
+
+
 def test_precond_wraps_network_and_loss():
     config = DenoiserConfig(target_dim=8, query_dim=4, width=16, depth=2)
     model = edm.EDMPrecond(build_denoiser(config), sigma_data=0.3)

@@ -77,6 +77,8 @@ class DenoiserConfig(BaseModel):
     def _check(self) -> DenoiserConfig:
         if self.noise_embed_dim % 2:
             raise ValueError(f"noise_embed_dim must be even, got {self.noise_embed_dim}")
+        if self.architecture == "cross_attention" and self.cond_residual:
+            raise ValueError("cond_residual applies to the film_mlp architecture only")
         if self.architecture == "cross_attention" and self.width % self.heads:
             raise ValueError(f"width {self.width} is not divisible by heads {self.heads}")
         return self

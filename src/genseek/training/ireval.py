@@ -62,7 +62,7 @@ def evaluate_rankings(query_set: QuerySet, rankings: Mapping[str, Sequence[Any]]
     jobs = [(STANDARD_MEASURES, qrels)]
     if query_set.queries and all(q.intents for q in query_set.queries):
         intent_qrels = [
-            ir_measures.GenericQrel(q.qid, str(doc), 1, intent)
+            ir_measures.Qrel(q.qid, str(doc), 1, intent)
             for q in query_set.queries for intent, docs in sorted(q.intents.items()) for doc in sorted(docs)
         ]
         jobs.append((INTENT_MEASURES, intent_qrels))

@@ -28,6 +28,18 @@ DEMO_CONFIG = TrainConfig(
     query_encoder="e5-small", target_encoder="minilm",
 )
 SHIPPED = "musiccaps-e5-minilm"
+#: The joint prior (MiniLM queries -> MiniLM captions), shipped beside the e5-small one.
+SHIPPED_JOINT = "musiccaps-minilm"
+
+#: Recipe of the shipped priors (both settings): a direct conditioning path, EDM's log-normal noise
+#: levels around σ_data, 6 blocks of width 384 (~4.4M parameters), single-aspect queries added to
+#: the aspect-subset queries. Chosen by the ablations recorded in benchmarks/results/quality.md.
+SHIPPED_CONFIG = DEMO_CONFIG.model_copy(update={
+    "width": 384, "depth": 6, "steps": 10000, "lr": 5e-4, "cond_residual": True, "sigma_distribution": "log_normal",
+    "guidance": 4.0, "eval_every": 1000, "checkpoint_every": 1000,
+})
+#: Query encoder of each setting: (textembed name, registered encoder id recorded with the weights).
+QUERY_ENCODERS = {"e5-small": ("e5-small", "e5-small"), "minilm": ("minilm", "hf-text")}
 
 
 def shipped_prior_path() -> Path:
@@ -36,19 +48,28 @@ def shipped_prior_path() -> Path:
 
 
 def train_musiccaps_prior(out: str | Path, *, config: TrainConfig = DEMO_CONFIG, per_clip: int = 4,
-                          progress: bool = True, kind: str = "diffusion") -> Path:
-    """Train the MusicCaps prior (or, with ``kind="regression"``, its baseline) into ``out``."""
+                          progress: bool = True, kind: str = "diffusion", query_encoder: str = "e5-small",
+                          singles: int = 0) -> Path:
+    """Train a MusicCaps prior (or, with ``kind="regression"``, its baseline) into ``out``.
+
+    ``query_encoder``: ``"e5-small"`` (non-joint: multilingual queries bridged into MiniLM's space)
+    or ``"minilm"`` (joint: the catalog's own encoder). ``singles``: single-aspect queries per clip
+    added to the ``per_clip`` aspect-subset queries.
+    """
     from .musiccaps_data import load_musiccaps_data
     from .pairs import split_pairs
     from .trainer import train
 
+    embed_name, encoder_id = QUERY_ENCODERS[query_encoder]
     data = load_musiccaps_data(progress=progress)
-    pairs = data.train_pairs(per_clip=per_clip, progress=progress)
+    pairs = data.train_pairs(per_clip=per_clip, progress=progress, query_encoder=embed_name, singles=singles)
     train_set, val_set = split_pairs(pairs, 0.05, seed=config.seed)
+    config = config.model_copy(update={"query_encoder": encoder_id})
     if kind != config.kind:
         config = config.model_copy(update={"kind": kind, "cond_dropout": 0.0 if kind == "regression" else config.cond_dropout})
-    summary = {"data": "MusicCaps (bundled CSV): aspect subsets (e5-small) -> captions (all-MiniLM-L6-v2), "
-                       f"{len(data.train_clips)} training clips, split seed 0, {per_clip} queries per clip"}
+    summary = {"data": f"MusicCaps (bundled CSV): aspect subsets ({query_encoder}) -> captions (all-MiniLM-L6-v2), "
+                       f"{len(data.train_clips)} training clips, split seed 0, {per_clip} aspect-subset and "
+                       f"{singles} single-aspect queries per clip"}
     train(config.model_copy(update={"progress": progress}), train_set, out, val_pairs=val_set, extra_summary=summary)
     return Path(out)
 
@@ -69,11 +90,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Train the MusicCaps demo prior (e5-small queries -> MiniLM captions).")
     parser.add_argument("--out", required=True, help="output weights directory")
     parser.add_argument("--kind", choices=["diffusion", "regression"], default="diffusion")
-    parser.add_argument("--steps", type=int, default=DEMO_CONFIG.steps)
+    parser.add_argument("--steps", type=int, default=SHIPPED_CONFIG.steps)
     parser.add_argument("--per-clip", type=int, default=4, help="aspect-subset queries per training clip")
+    parser.add_argument("--singles", type=int, default=3, help="single-aspect queries per training clip")
+    parser.add_argument("--query-encoder", choices=sorted(QUERY_ENCODERS), default="e5-small",
+                        help="e5-small (non-joint, multilingual) or minilm (joint: the catalog's own encoder)")
+    parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
-    config = DEMO_CONFIG.model_copy(update={"steps": args.steps})
-    train_musiccaps_prior(args.out, config=config, per_clip=args.per_clip, kind=args.kind)
+    config = SHIPPED_CONFIG.model_copy(update={"steps": args.steps, "threads": args.threads})
+    train_musiccaps_prior(args.out, config=config, per_clip=args.per_clip, kind=args.kind,
+                          query_encoder=args.query_encoder, singles=args.singles)
     return 0
 
 
