@@ -45,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import RESULTS, machine  # noqa: E402
 
 from genseek import GenerativeSearch  # noqa: E402
+from genseek.demo import DEMO  # noqa: E402
 from genseek.encoders.base import Encoder, Modality  # noqa: E402
 from genseek.samplers.diffusion import DiffusionSampler  # noqa: E402
 from genseek.samplers.regression import RegressionSampler  # noqa: E402
@@ -93,7 +94,7 @@ class Contender:
     sampler: Callable[[], Any]
     query_encoder: str = "minilm"
     anchor: bool = False
-    n_seeds: int = 8
+    n_seeds: int = DEMO.n_seeds
     controls: dict[str, Any] = field(default_factory=dict)
     family: str = ""
 
@@ -176,10 +177,10 @@ def main() -> int:
     parser.add_argument("--joint", default="src/genseek/data/priors/musiccaps-minilm", help="joint prior (MiniLM queries)")
     parser.add_argument("--e5", default="src/genseek/data/priors/musiccaps-e5-minilm", help="non-joint prior (e5-small queries)")
     parser.add_argument("--regression", default=None, help="regression prior (e5-small queries), if trained")
-    parser.add_argument("--demo", default="joint", help="which contender family is the demo's configuration")
+    parser.add_argument("--demo", default="e5", choices=["joint", "e5"], help="which prior is the demo's (with the anchor)")
     parser.add_argument("--aspect-queries", type=int, default=300, help="held-out aspect queries to sample (0: all)")
     parser.add_argument("--tune-queries", type=int, default=200)
-    parser.add_argument("--guidance", type=float, default=None, help="guidance ω for the diffusion priors (default: their own)")
+    parser.add_argument("--guidance", type=float, default=DEMO.guidance, help="guidance ω of the diffusion priors (default: the demo's)")
     parser.add_argument("--limit", type=int, default=100)
     parser.add_argument("--max-queries", type=int, default=0, help="cap every query set (a smoke run; 0: no cap)")
     parser.add_argument("--out", default=str(RESULTS / "quality"))
@@ -220,7 +221,7 @@ def main() -> int:
             return np.stack([np.asarray(p.vector[VECTOR], np.float32) for p in result.points])
         return top
 
-    guidance = {} if args.guidance is None else {"guidance": args.guidance}
+    guidance = {"guidance": args.guidance}
     contenders = [Contender("plain", lambda: "identity", n_seeds=1, family="plain")]
     for anchored in (False, True):
         tag = " + anchor" if anchored else ""
@@ -279,7 +280,7 @@ def main() -> int:
                 results[key][contender.name] = row
                 print(key, contender.name, {k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}, flush=True)
 
-    demo = f"{'joint prior' if args.demo == 'joint' else args.demo} + anchor"
+    demo = f"{args.demo} prior + anchor"
     goals = goal_table(results, demo)
     payload = {
         "machine": machine(), "seconds": round(time.perf_counter() - started, 1), "demo_configuration": demo,

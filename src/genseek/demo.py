@@ -67,8 +67,8 @@ class DemoConfig:
 
     prior: str = "musiccaps-e5-minilm"
     query_encoder: str = "e5-small"
-    n_seeds: int = 4
-    guidance: float = 2.0
+    n_seeds: int = 8
+    guidance: float = 4.0
     anchor: bool = True
     anchor_weight: float = DEFAULT_ANCHOR_WEIGHT
     fuser: str = "rrf"

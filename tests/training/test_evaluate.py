@@ -64,7 +64,7 @@ def trained(tmp_path_factory):
     pairs = world.training_pairs(per_item=1)
     train(TrainConfig(**config), pairs, root / "diffusion")
     train(TrainConfig(kind="regression", **config), pairs, root / "regression")
-    queries, concepts = world.queries(world.test_concepts)
+    queries, concepts = world.queries(world.test_concepts, per_concept=2)  # 16 queries: enough for the sensitivity check
     data = EvalSet(world.items, queries, concepts, world.item_concept, item_labels=world.item_label,
                    direct=world.mode_centres[concepts, 0])
     return root, data
@@ -88,6 +88,24 @@ def test_run_evaluation_writes_json_markdown_and_plots(trained, tmp_path):
         assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"
     assert "| regression |" in (tmp_path / "evaluation.md").read_text()
     assert json.loads((tmp_path / "evaluation.json").read_text())["rows"]
+    diffusion_rows = [r for r in results["rows"] if r["method"] == "diffusion"]
+    assert all({"cond_gap", "own_of_k", "cond_sensitive"} <= set(r) for r in diffusion_rows)
+
+
+def test_eval_cli_reports_the_nearest_pairs_baseline(trained, tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    root, data = trained
+    data.save(tmp_path / "heldout.npz")
+    world = make_ambiguous_world(n_concepts=40, modes=2, items_per_mode=5, target_dim=16, query_dim=8, latent_dim=4)
+    pairs = world.training_pairs(per_item=1)
+    np.savez(tmp_path / "pairs.npz", queries=pairs.queries, targets=pairs.targets)
+    code = main(["eval", "--data", str(tmp_path / "heldout.npz"), "--diffusion", str(root / "diffusion"),
+                 "--pairs", str(tmp_path / "pairs.npz"), "--guidance", "1", "--n-seeds", "3", "--steps", "3",
+                 "--out", str(tmp_path / "out")])
+    assert code == 0
+    rows = json.loads((tmp_path / "out" / "evaluation.json").read_text())["rows"]
+    baseline = next(r for r in rows if r["method"] == "nearest-pairs")
+    assert baseline["n_seeds"] == 3 and 0.0 <= baseline["R@100"] <= 1.0
 
 
 def test_eval_cli(trained, tmp_path, capsys):

@@ -105,3 +105,54 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def write_model_card(weights_dir: str | Path, *, command: str, quality: dict | None = None,
+                     contender: str | None = None) -> Path:
+    """Write ``README.md`` (a model card) into a prior's weights directory.
+
+    It records the data, the split, the exact training command, the recipe, steps, time and
+    parameters from ``config.json``, and — given the JSON written by ``benchmarks/quality.py`` and
+    the prior's contender name there — its benchmark numbers beside plain search's.
+    """
+    import json
+
+    weights_dir = Path(weights_dir)
+    config = json.loads((weights_dir / "config.json").read_text())
+    training = config.get("training", {})
+    denoiser = config["denoiser"]
+    lines = [
+        f"# {weights_dir.name}", "",
+        f"A genseek diffusion prior: {config.get('query_encoder')} query vectors → the all-MiniLM-L6-v2 caption space "
+        "of the bundled MusicCaps catalog (Diff4Steer's EDM prior, FiLM residual MLP).", "",
+        "## Training", "",
+        f"- data: {training.get('data', 'MusicCaps')}; by-clip split (seed 0): held-out clips are never targets;",
+        f"- command: `{command}`;",
+        f"- recipe: width {denoiser['width']} × {denoiser['depth']} blocks, direct conditioning path "
+        f"{'on' if denoiser.get('cond_residual') else 'off'}, noise levels {training.get('sigma_distribution', 'log_uniform')}, "
+        f"batch {training.get('batch_size')}, lr {training.get('lr')}, condition dropout {config.get('cfg_dropout')}, "
+        f"default guidance ω={training.get('guidance')};",
+        f"- {training.get('steps')} steps on {training.get('pairs')} pairs in {training.get('seconds')} s "
+        f"({training.get('device')}), {training.get('parameters', 0) / 1e6:.2f}M parameters; "
+        f"final training loss {training.get('final_loss', 0):.4f}, validation loss {training.get('val_loss') or 0:.4f}.",
+    ]
+    bands = training.get("loss_by_noise_band", {}).get("validation")
+    if bands:
+        lines += ["", "Validation loss by noise level (σ/σ_data): "
+                  + ", ".join(f"{b['band']}: {b['loss']:.3f}" for b in bands)]
+    if quality and contender:
+        lines += ["", "## Quality benchmark (`python benchmarks/quality.py`, test queries, AudioSet-label relevance)", "",
+                  "| query set | plain P@10 | prior P@10 | prior + anchor P@10 | plain R@100 | prior + anchor R@100 | condition gap | own-of-10 |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for key, rows in quality["results"].items():
+            if contender not in rows or "plain" not in rows:
+                continue
+            plain, alone, anchored = rows["plain"], rows[contender], rows.get(f"{contender} + anchor", {})
+            lines.append(
+                f"| {key} | {plain['P@10']:.3f} | {alone['P@10']:.3f} | {anchored.get('P@10', float('nan')):.3f} | "
+                f"{plain['R@100']:.3f} | {anchored.get('R@100', float('nan')):.3f} | "
+                f"{alone.get('cond_gap', float('nan')):.3f} | {alone.get('own_of_k', float('nan')):.2f} |")
+    lines += ["", "Licence of the training data: MusicCaps, CC BY-SA 4.0 (Google LLC).", ""]
+    path = weights_dir / "README.md"
+    path.write_text("\n".join(lines))
+    return path
