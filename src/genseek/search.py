@@ -41,8 +41,9 @@ DEFAULT_MAX_SEEDS = 64
 #: Default per-seed list depth: ``max(MIN_CANDIDATES, CANDIDATE_FACTOR * (limit + offset))``.
 MIN_CANDIDATES = 20
 CANDIDATE_FACTOR = 2
-#: Default fusion weight of the anchor's list (the generated seeds keep their own weights, 1 by
-#: default). Chosen by benchmarks/quality.py on training queries.
+#: Default fusion weight of the anchor's list in weighted RRF (the generated seeds keep their own
+#: weights, 1 by default): the value benchmarks/quality.py chooses for the demo's configuration
+#: (8 seeds of the e5-small prior) on training-clip queries only.
 DEFAULT_ANCHOR_WEIGHT = 4.0
 
 

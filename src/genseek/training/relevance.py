@@ -179,13 +179,27 @@ def normalise_aspect(aspect: str) -> str:
     return " ".join(re.sub(r"[^\w\s-]", " ", aspect.lower()).split())
 
 
+class AspectIndex:
+    """Which clips carry each normalised aspect (built once, queried many times)."""
+
+    def __init__(self, clips: Sequence[Clip]) -> None:
+        self._clips: dict[str, set[int]] = {}
+        for index, clip in enumerate(clips):
+            for aspect in clip.aspects:
+                self._clips.setdefault(normalise_aspect(aspect), set()).add(index)
+
+    def containing(self, aspects: Iterable[str], source: int | None = None) -> frozenset[int]:
+        """Clips whose normalised aspect list contains every aspect in ``aspects`` (plus ``source``)."""
+        wanted = {normalise_aspect(a) for a in aspects}
+        out: set[int] = set.intersection(*(self._clips.get(a, set()) for a in wanted)) if wanted else set()
+        if source is not None:
+            out.add(int(source))
+        return frozenset(out)
+
+
 def aspect_relevance(clips: Sequence[Clip], aspects: Iterable[str], source: int | None = None) -> frozenset[int]:
     """Clips whose normalised aspect list contains every aspect in ``aspects`` (plus ``source``)."""
-    wanted = {normalise_aspect(a) for a in aspects}
-    out = {i for i, clip in enumerate(clips) if wanted <= {normalise_aspect(a) for a in clip.aspects}}
-    if source is not None:
-        out.add(int(source))
-    return frozenset(out)
+    return AspectIndex(clips).containing(aspects, source)
 
 
 def aspect_subset_queries(clips: Sequence[Clip], clip_ids: Iterable[int], *, seed: int, per_clip: int = 1,
@@ -199,9 +213,10 @@ def aspect_subset_queries(clips: Sequence[Clip], clip_ids: Iterable[int], *, see
 
     with_aspects = np.asarray([int(i) for i in clip_ids if clips[int(i)].aspects], np.int64)
     texts, owners = aspect_queries(list(clips), with_aspects, per_clip=per_clip, seed=seed)
+    index = AspectIndex(clips)
     queries = []
     for number, (text, owner) in enumerate(zip(texts, owners)):
-        relevant = aspect_relevance(clips, text.split(", "), source=int(owner))
+        relevant = index.containing(text.split(", "), source=int(owner))
         queries.append(Query(f"{name}:{int(owner)}:{number}", text, relevant))
     return QuerySet(name, tuple(queries), "aspect subsets; relevant = source clip + clips containing all the aspects")
 
@@ -305,8 +320,9 @@ def multilingual_queries(clips: Sequence[Clip], ontology: Ontology | None = None
             continue
         for language, text in zip(LANGUAGES, texts):
             queries.append(Query(f"{language}:label:{mid}", text, relevant, language=language))
+    index = AspectIndex(clips)
     for aspects, texts in ASPECT_TRANSLATIONS.items():
-        relevant = aspect_relevance(clips, aspects)
+        relevant = index.containing(aspects)
         if len(relevant) < min_clips:
             continue
         key = "+".join(aspects)
@@ -316,6 +332,7 @@ def multilingual_queries(clips: Sequence[Clip], ontology: Ontology | None = None
 
 
 __all__ = [
+    "AspectIndex",
     "ClipLabels",
     "LABEL_ROOTS",
     "Ontology",
