@@ -60,10 +60,12 @@ def test_defaults_keep_the_published_behaviour():
     assert fingerprint["sigma_p_mean"] == -0.5
 
 
-def test_a_config_written_before_the_option_loads_without_it():
+def test_a_config_written_before_the_option_loads_without_it(tmp_path):
     raw = json.loads((shipped_prior_path() / CONFIG_FILE).read_text())
-    assert "cond_residual" not in raw["denoiser"]
-    assert read_config(shipped_prior_path()).denoiser.cond_residual is False
+    assert raw["denoiser"]["cond_residual"] is True  # the shipped recipe uses the direct path
+    del raw["denoiser"]["cond_residual"]  # a config.json written before the option existed
+    (tmp_path / CONFIG_FILE).write_text(json.dumps(raw))
+    assert read_config(tmp_path).denoiser.cond_residual is False
 
 
 # -- the direct path -------------------------------------------------------------------------------
