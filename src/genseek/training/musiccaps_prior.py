@@ -1,15 +1,16 @@
-"""The MusicCaps prior used by ``genseek demo``: e5-small queries → MiniLM caption space.
+"""The MusicCaps priors shipped with genseek: e5-small (the demo's) or MiniLM queries → MiniLM captions.
 
-The prior shipped in ``genseek/data/priors/musiccaps-e5-minilm/`` is produced by::
+The two shipped priors are produced by::
 
-    python -m genseek.training.musiccaps_prior --out src/genseek/data/priors/musiccaps-e5-minilm
+    python -m genseek.training.musiccaps_prior --out src/genseek/data/priors/musiccaps-e5-minilm --query-encoder e5-small --singles 0
+    python -m genseek.training.musiccaps_prior --out src/genseek/data/priors/musiccaps-minilm --query-encoder minilm --singles 3
 
-which reads the shipped MusicCaps catalog embeddings (MiniLM, :mod:`.musiccaps_embeddings`),
-embeds aspect-subset queries (e5-small) of the training clips (the benchmark's by-clip split,
-seed 0), trains a small diffusion prior (:data:`DEMO_CONFIG`, ~0.9M parameters, ~3.5 MB) and
-writes ``config.json`` + ``model.safetensors``. When the shipped weights are missing,
-:func:`demo_prior` trains a smaller version (2 queries per clip, 1,000 steps) once into the cache
-directory (a few minutes on a laptop CPU, most of it embedding the queries).
+which read the shipped MusicCaps catalog embeddings (MiniLM, :mod:`.musiccaps_embeddings`), embed
+aspect-subset queries of the training clips (the benchmark's by-clip split, seed 0) with the chosen
+query encoder, train a diffusion prior with :data:`SHIPPED_CONFIG` and write ``config.json`` +
+``model.safetensors``; :func:`write_model_card` adds the model card. When the demo's shipped
+weights are missing, :func:`demo_prior` trains a small one (:data:`DEMO_CONFIG`, 2 queries per
+clip, 1,000 steps) once into the cache directory.
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ def demo_prior(*, progress: bool = True) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Train the MusicCaps demo prior (e5-small queries -> MiniLM captions).")
+    parser = argparse.ArgumentParser(description="Train a MusicCaps prior (e5-small or MiniLM queries -> MiniLM captions).")
     parser.add_argument("--out", required=True, help="output weights directory")
     parser.add_argument("--kind", choices=["diffusion", "regression"], default="diffusion")
     parser.add_argument("--steps", type=int, default=SHIPPED_CONFIG.steps)
