@@ -54,6 +54,7 @@ from genseek.training.diagnostics import condition_sensitivity, seed_label_purit
 from genseek.training.ireval import evaluate_rankings  # noqa: E402
 from genseek.training.metrics import miscs  # noqa: E402
 from genseek.training.musiccaps_data import load_musiccaps_data  # noqa: E402
+from genseek.training.musiccaps_prior import QUERY_ENCODERS  # noqa: E402
 from genseek.training.relevance import (  # noqa: E402
     QuerySet,
     aspect_subset_queries,
@@ -68,7 +69,7 @@ from genseek.training.textembed import embed_texts  # noqa: E402
 COLLECTIONS = {"full": "musiccaps_full", "heldout": "musiccaps_heldout"}
 VECTOR = "caption"
 #: Registered ids of the real encoders the lookup encoders stand in for (so priors' query-encoder checks apply).
-ENCODER_IDS = {"minilm": "hf-text", "e5-small": "e5-small"}
+ENCODER_IDS = {name: encoder_id for name, (_, encoder_id) in QUERY_ENCODERS.items()}
 ANCHOR_WEIGHTS = (1.0, 2.0, 4.0, 8.0, 16.0)
 
 
