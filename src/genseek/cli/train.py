@@ -11,8 +11,8 @@ input pairs:
   'groups'), a Parquet file (list columns 'query', 'target', optional 'group'), or a directory
   of such shards (read one shard / row group at a time with --stream). Or read pairs from a
   Qdrant collection: --collection NAME --text-field caption --encoder hf-text [--qdrant-path DIR |
-  --qdrant-url URL] [--vector-name audio]. Catalogs without text: pseudo-label them first with
-  genseek.training.pseudo_label (Python API) and save the pairs as .npz.
+  --qdrant-url URL] [--vector-name audio]. Catalogs without text: make pairs first with
+  `genseek pseudo-label` (see its --help).
 
 output:
   OUT/config.json + OUT/model.safetensors (load with sampler "diffusion" or "regression",

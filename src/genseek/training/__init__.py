@@ -13,10 +13,11 @@ Importing this package does not import matplotlib, pyarrow or the text encoders.
 
 from .config import TrainConfig
 from .pairs import PairSet, PairStream, TrainingDataError, load_pairs, pairs_from_qdrant, split_pairs
-from .pseudolabel import PseudoLabels, pseudo_label
+from .pseudolabel import CollectionLabels, PseudoLabels, pseudo_label, pseudo_label_collection
 from .trainer import TrainResult, learning_rate, train
 
 __all__ = [
+    "CollectionLabels",
     "PairSet",
     "PairStream",
     "PseudoLabels",
@@ -27,6 +28,7 @@ __all__ = [
     "load_pairs",
     "pairs_from_qdrant",
     "pseudo_label",
+    "pseudo_label_collection",
     "split_pairs",
     "train",
 ]

@@ -18,6 +18,7 @@ naming the file and the problem.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,14 +77,23 @@ class PairSet:
         return PairSet(self.queries[index], self.targets[index], pick(self.groups), pick(self.labels))
 
     def save(self, path: str | Path) -> Path:
-        """Write these pairs as an ``.npz`` file that :func:`load_pairs` reads back."""
+        """Write these pairs as an ``.npz`` file that :func:`load_pairs` reads back.
+
+        The file is written to a temporary sibling and renamed into place, so a crash never
+        leaves a truncated file under ``path``. ``.npz`` is appended when ``path`` lacks it.
+        """
         path = Path(path)
+        if path.suffix != ".npz":
+            path = path.with_name(path.name + ".npz")
         arrays = {"queries": self.queries, "targets": self.targets}
         if self.groups is not None:
             arrays["groups"] = self.groups
         if self.labels is not None:
             arrays["labels"] = self.labels
-        np.savez(path, **arrays)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as handle:
+            np.savez(handle, **arrays)
+        os.replace(tmp, path)
         return path
 
 
