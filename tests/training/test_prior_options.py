@@ -45,11 +45,19 @@ def zero_film(net: FiLMDenoiser) -> None:
 # -- defaults and validation -----------------------------------------------------------------------
 
 
-def test_defaults_keep_the_published_behaviour():
+def test_training_defaults_are_the_measured_recipe_and_old_weights_keep_theirs():
+    # weights written without the option load as they were trained (FiLM only) ...
     assert DenoiserConfig(target_dim=4, query_dim=4).cond_residual is False
+    # ... new training runs get the recipe that trained better priors (log-normal σ, direct path)
     config = TrainConfig()
-    assert config.cond_residual is False and config.sigma_distribution == "log_uniform"
+    assert config.cond_residual is True and config.sigma_distribution == "log_normal"
     assert config.sigma_p_mean == 0.0 and config.sigma_p_std == 1.5
+    paper = TrainConfig(cond_residual=False, sigma_distribution="log_uniform")
+    assert paper.cond_residual is False and paper.fingerprint() != config.fingerprint()
+    # cross-attention has no residual path for the query: unset means off, asking for it is refused
+    assert TrainConfig(architecture="cross_attention").cond_residual is False
+    with pytest.raises(ValidationError, match="film_mlp architecture only"):
+        TrainConfig(architecture="cross_attention", cond_residual=True)
     with pytest.raises(ValidationError):
         TrainConfig(sigma_distribution="gaussian")
     with pytest.raises(ValidationError):

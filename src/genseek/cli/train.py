@@ -46,6 +46,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--batch-size", type=int, default=256, help="global batch size (default 256)")
     parser.add_argument("--lr", type=float, default=3e-4, help="peak learning rate (default 3e-4)")
     parser.add_argument("--warmup-steps", type=int, default=200, help="warm-up steps (default 200)")
+    parser.add_argument("--sigma-distribution", choices=["log_normal", "log_uniform"], default="log_normal",
+                        help="training noise levels: EDM's log-normal around σ_data (default) or Diff4Steer's log-uniform")
+    parser.add_argument("--cond-residual", action=argparse.BooleanOptionalAction, default=None,
+                        help="film_mlp: a direct path for the query into the residual stream (default: on for film_mlp)")
     parser.add_argument("--cond-dropout", type=float, default=0.1, help="condition dropout for guidance (default 0.1)")
     parser.add_argument("--ema-decay", type=float, default=0.999, help="EMA decay of saved weights (default 0.999)")
     parser.add_argument("--guidance", type=float, default=None, help="default guidance ω recorded with the weights")
@@ -95,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
         kind=args.kind, architecture=args.architecture, width=args.width, depth=args.depth, steps=args.steps,
         batch_size=args.batch_size, lr=args.lr, warmup_steps=min(args.warmup_steps, args.steps),
         cond_dropout=args.cond_dropout if args.kind == "diffusion" else 0.0, ema_decay=args.ema_decay,
+        sigma_distribution=args.sigma_distribution, cond_residual=args.cond_residual,
         guidance=args.guidance, seed=args.seed, device=args.device, amp=args.amp, threads=args.threads,
         query_encoder=args.query_encoder, target_encoder=args.target_encoder, progress=not args.no_progress,
     )
