@@ -26,6 +26,7 @@ from .errors import (
     WeightsError,
 )
 from .fusers.base import Fuser
+from .locking import local_client_lock
 from .plugin import get_registry, hookimpl
 from .result import GenerativePoint, SearchResult, SeedHit
 from .samplers.base import Sampler, SeedSet
@@ -56,4 +57,5 @@ __all__ = [
     "__version__",
     "get_registry",
     "hookimpl",
+    "local_client_lock",
 ]

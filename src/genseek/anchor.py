@@ -45,7 +45,7 @@ from .adapters.base import VectorSpace
 from .encoders.base import Encoder
 from .errors import ConfigError, DimensionMismatchError, GenseekError, InvalidRequestError
 from .samplers.base import SeedSet
-from .vectors import as_vector
+from .vectors import as_vector, check_direction
 
 #: Label of the anchor row in ``result.seed_labels``.
 ANCHOR_LABEL = "anchor"
@@ -140,7 +140,9 @@ class Anchoring:
 
         Raises:
             InvalidRequestError: a bad weight, ``anchor=True`` without an anchor encoder or without
-                a ``query`` to embed, or an anchor vector that is not one finite vector.
+                a ``query`` to embed, or an anchor vector that is not one finite real vector (text,
+                mappings, booleans and complex values are refused), or is all zeros under a cosine/dot
+                collection.
             DimensionMismatchError: an anchor vector whose size differs from the collection's vector.
         """
         weight = self.weight if weight is None else check_weight(weight)
@@ -172,7 +174,7 @@ class Anchoring:
                 f"anchor has dimension {array.shape[0]} but vector {space.name or '(default)'!r} of collection "
                 f"{collection!r} is {space.dim}-d; pass a vector in the catalog's space"
             )
-        return AnchorPlan(weight=weight, vector=array)
+        return AnchorPlan(weight=weight, vector=check_direction(array, name="anchor", distance=space.distance))
 
     def build(self, plan: AnchorPlan, space: VectorSpace, collection: str) -> Anchor:
         """The anchor of a validated request: the given vector, or ``plan.query`` embedded (timed)."""
@@ -182,7 +184,8 @@ class Anchoring:
         start = time.perf_counter()
         encoded = self.encoder.encode(plan.query)
         elapsed = (time.perf_counter() - start) * 1e3
-        vector = as_vector(encoded, name=f"anchor (from encoder {self.encoder.info.id!r})")
+        name = f"anchor (from encoder {self.encoder.info.id!r})"
+        vector = check_direction(as_vector(encoded, name=name), name=name, distance=space.distance)
         if vector.shape[0] != space.dim:
             raise DimensionMismatchError(
                 f"anchor encoder {self.encoder.info.id!r} gave a {vector.shape[0]}-d vector but vector "

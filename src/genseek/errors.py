@@ -8,6 +8,7 @@ without reading genseek's source.
 
     GenseekError
     ├── ConfigError                 bad configuration value or combination
+    │   └── TenantConfigError       a stored tenant configuration record is corrupt (names tenant and record)
     ├── PluginError                 a plugin failed to load or registered something invalid
     ├── UnknownComponentError       an id that no plugin registered (lists what is available)
     ├── DimensionMismatchError      vectors whose size differs from the collection's vector
@@ -28,6 +29,26 @@ class GenseekError(Exception):
 
 class ConfigError(GenseekError, ValueError):
     """A configuration value is invalid or inconsistent."""
+
+
+class TenantConfigError(ConfigError):
+    """A record of the tenant-configuration store is corrupt (hand-edited, truncated, foreign).
+
+    ``tenant`` is the tenant the record belongs to (or claims to), ``record`` names the record
+    (``"version record 3"``, ``"head record"``) and ``collection`` the store's collection. Nothing
+    is served from a corrupt record: searches of that tenant fail until it is repaired.
+    """
+
+    def __init__(self, tenant: str, record: str, collection: str, problem: str, fix: str = "") -> None:
+        self.tenant, self.record, self.collection, self.problem = tenant, record, collection, problem
+        fix = fix or (
+            f"write a valid configuration as a new version (`genseek tenant set {tenant} --file config.json`) "
+            f"or restore a good one (`genseek tenant rollback {tenant} <version>`)"
+        )
+        super().__init__(
+            f"tenant {tenant!r}: the {record} in collection {collection!r} is corrupt ({problem}); "
+            f"nothing was served from it. To repair it, {fix}."
+        )
 
 
 class PluginError(GenseekError):
@@ -85,6 +106,7 @@ __all__ = [
     "InvalidRequestError",
     "MissingDependencyError",
     "PluginError",
+    "TenantConfigError",
     "UnknownComponentError",
     "WeightsError",
 ]

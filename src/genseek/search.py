@@ -24,15 +24,24 @@ from qdrant_client.http import models
 
 from .adapters.base import Capabilities, SeedSearch, SeedSearchResponse, VectorSpace
 from .anchor import Anchor, Anchoring, with_anchor
-from .encoders.base import Encoder
+from .encoders.base import Encoder, check_query_text, infer_modality
 from .errors import ConfigError, DimensionMismatchError, InvalidRequestError, UnknownComponentError
 from .fusers.base import EngineFusion, FusionContext, Fuser
 from .plugin.registry import Registry, get_registry
+from .request_checks import (
+    check_filter_tree,
+    check_int,
+    check_point_id,
+    RequestOptions,
+    check_request_options,
+    check_search_params,
+    check_strength,
+)
 from .result import SearchResult, attach_provenance
 from .samplers.base import Sampler, SeedSet
 from .tenancy import TenantGuard, check_filter, check_tenant, scoped_filter
 from .tenants.bound import ForTenant
-from .vectors import as_matrix, as_vector
+from .vectors import as_matrix, as_vector, check_direction
 
 FusionMode = Literal["auto", "engine", "client"]
 
@@ -62,6 +71,15 @@ class PreparedSearch:
     timings: dict[str, float]
     anchor: Anchor | None = None
     anchor_index: int | None = None
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """What :meth:`SearchPlanner._validate` returns: the caller's filter, the tenant and the options."""
+
+    filter: models.Filter | None
+    tenant: Any
+    options: RequestOptions
 
 
 def _resolve(
@@ -167,25 +185,35 @@ class SearchPlanner:
                 raise InvalidRequestError(
                     f"control {name!r} is text, but this search has no encoder to embed it; pass an encoded vector"
                 )
-            out[name] = self.encoder.encode(list(value) if is_list else value, modality="text")
+            texts = list(value) if is_list else [value]
+            for i, text in enumerate(texts):
+                check_query_text(text, name=f"control {name!r}" + (f" item {i}" if is_list else ""))
+            out[name] = self.encoder.encode(texts if is_list else value, modality="text")
         return out
 
-    def refine_scope(self, params: Mapping[str, Any], controls: dict[str, Any]) -> models.Filter | None:
-        """Validate a refine request (sampler, controls, search parameters) before anything is read.
+    def refine_scope(
+        self, point_id: Any, strength: Any, params: Mapping[str, Any], controls: dict[str, Any],
+        capabilities: Capabilities | None = None,
+    ) -> tuple[models.Filter | None, int | str, float]:
+        """Validate a refine request (sampler, point id, strength, controls, every search parameter)
+        before anything is read.
 
-        Returns the filter that limits reading the stored point to the tenant (``None`` without tenancy).
+        Returns the filter that limits reading the stored point to the tenant (``None`` without
+        tenancy), the point id as Qdrant stores it (:func:`check_point_id`) and the strength.
         """
         if not getattr(self.sampler, "can_refine", False):
             raise InvalidRequestError(
                 f"sampler {self.sampler.id!r} cannot refine a point; create the search with a generative sampler "
                 "that supports it (e.g. sampler='diffusion')"
             )
+        point_id = check_point_id(point_id)
+        strength = check_strength(strength)
         if self.sampler.refine_controls is None:
             self.sampler.check_controls(controls)
         else:
             self.sampler.check_refine_controls(controls)
-        _, tenant = self._validate(**{name: params[name] for name in _VALIDATED})
-        return scoped_filter(None, self.tenant_field, tenant)
+        checked = self._validate(**{name: params[name] for name in _VALIDATED}, capabilities=capabilities)
+        return scoped_filter(None, self.tenant_field, checked.tenant), point_id, strength
 
     def refine_seeds(
         self, point_id: Any, stored: Mapping[Any, np.ndarray], query_vector: np.ndarray, strength: Any, tenant: Any,
@@ -193,9 +221,9 @@ class SearchPlanner:
     ) -> SeedSet:
         """Run the sampler's inversion-based refinement of a stored point's vector (one seed).
 
-        The request was checked by :meth:`refine_scope` before the point was read.
+        The request was checked by :meth:`refine_scope`, and its text controls encoded by
+        :meth:`encode_controls`, before the point was read.
         """
-        controls = self.encode_controls(controls)
         wanted = str(point_id).lower()
         vector = next((v for k, v in stored.items() if str(k).lower() == wanted), None)
         if vector is None:
@@ -244,16 +272,33 @@ class SearchPlanner:
         return query_vector, None if plan is None else self.anchoring.build(plan, self.space, self.collection)
 
     def encode_query(self, query: Any, vector: Any) -> np.ndarray:
+        """The query vector of a request: ``vector=`` checked, or ``query=`` checked and encoded.
+
+        ``vector`` must be one finite real vector (or a ``(T, d)`` token sequence for samplers
+        that condition on sequences), not text, a mapping, booleans or complex numbers. Text
+        queries need a letter or digit (:func:`~genseek.encoders.base.check_query_text`). A vector
+        that is all zeros is refused under cosine/dot (the collection's distance for ``vector=``,
+        the encoder's for an encoded query): it has no direction.
+        """
         if (query is None) == (vector is None):
             raise InvalidRequestError("pass exactly one of query= (text, image, audio) or vector= (an embedding)")
         if vector is not None:
-            array = np.asarray(vector, dtype=np.float32) if not isinstance(vector, np.ndarray) else vector
-            if array.ndim == 2 and array.shape[0] > 1:  # a token sequence for sequence-conditioned samplers
-                return as_matrix(array, name="vector")
-            return as_vector(vector, name="vector")
+            distance = self.space.distance if self.space is not None else "cosine"
+            matrix = as_matrix(vector, name="vector")  # refuses non-numeric, complex, NaN/inf, empty, > 2-d
+            if np.ndim(vector) == 2 and matrix.shape[0] > 1:  # a token sequence for sequence-conditioned samplers
+                return check_direction(matrix, name="vector", distance=distance)
+            return check_direction(as_vector(vector, name="vector"), name="vector", distance=distance)
         if self.encoder is None:
             raise InvalidRequestError("this search has no encoder; pass vector= or create it with encoder=<id>")
-        return self.encoder.encode(query)
+        items = query if isinstance(query, (list, tuple)) else [query]
+        if not items:
+            raise InvalidRequestError("query is an empty list; pass the text (or image, audio) to search for")
+        for i, item in enumerate(items):
+            if isinstance(item, str) and infer_modality(item) == "text":
+                check_query_text(item, name="query" if items is not query else f"query[{i}]")
+        encoded = self.encoder.encode(query)
+        info = self.encoder.info
+        return check_direction(encoded, name=f"query (as encoded by {info.id!r})", distance=info.distance)
 
     def prepare(
         self,
@@ -283,10 +328,13 @@ class SearchPlanner:
         ``anchor`` (from :meth:`encode`) is searched as the last seed row, with its own weight.
         """
         assert self.space is not None, "bind_space() must run first"
-        caller_filter, tenant_value = self._validate(
+        checked = self._validate(
             n_seeds=n_seeds, limit=limit, offset=offset, candidates=candidates, score_threshold=score_threshold,
-            seed=seed, filter=filter, tenant=tenant, search_params=search_params,
+            seed=seed, filter=filter, tenant=tenant, search_params=search_params, with_payload=with_payload,
+            with_vectors=with_vectors, shard_key_selector=shard_key_selector, consistency=consistency,
+            timeout=timeout, capabilities=capabilities,
         )
+        caller_filter, tenant_value, options = checked.filter, checked.tenant, checked.options
         timings: dict[str, float] = {}
         if seeds is None:
             self.sampler.check_controls(controls)
@@ -314,7 +362,7 @@ class SearchPlanner:
             seeds=seeds.vectors, weights=seeds.weights, limit=limit + offset, candidates=depth, distance=self.space.distance
         )
         guard = TenantGuard(self.tenant_field, tenant_value)
-        payload_selector, strip = guard.payload_selector(with_payload)
+        payload_selector, strip = guard.payload_selector(options.with_payload)
         single = len(seeds) == 1
         engine = self._engine_fusion(context, capabilities, single)
         client_fusion = engine is None
@@ -331,12 +379,12 @@ class SearchPlanner:
             per_seed=per_seed,
             score_threshold=score_threshold if not client_fusion else None,
             with_payload=payload_selector,
-            with_vectors=with_vectors,
+            with_vectors=options.with_vectors,
             per_seed_payload=client_fusion,
             per_seed_vectors=client_fusion and self.fuser.needs_vectors,
-            shard_key_selector=shard_key_selector,
-            consistency=consistency,
-            timeout=timeout,
+            shard_key_selector=options.shard_key_selector,
+            consistency=options.consistency,
+            timeout=options.timeout,
             params=check_search_params(search_params),
         )
         return PreparedSearch(
@@ -345,22 +393,36 @@ class SearchPlanner:
 
     def _validate(
         self, *, n_seeds: Any, limit: Any, offset: Any, candidates: Any, score_threshold: Any, seed: Any, filter: Any,
-        tenant: Any, search_params: Any = None,
-    ) -> tuple[models.Filter | None, Any]:
-        """Check the request's search parameters; returns the caller's filter and the tenant value."""
-        _check_int("n_seeds", n_seeds, low=1, high=self.max_seeds)
-        _check_int("limit", limit, low=1)
-        _check_int("offset", offset, low=0)
+        tenant: Any, search_params: Any = None, with_payload: Any = True, with_vectors: Any = False,
+        shard_key_selector: Any = None, consistency: Any = None, timeout: Any = None,
+        capabilities: Capabilities | None = None,
+    ) -> _Checked:
+        """Check every search parameter of a request (no I/O): counts, threshold, seed, index settings,
+        the caller's filter (recursively, :func:`check_filter_tree`), the tenant and the pass-through
+        options (:func:`check_request_options`; the shard key against ``capabilities``)."""
+        check_int("n_seeds", n_seeds, low=1, high=self.max_seeds)
+        check_int("limit", limit, low=1)
+        check_int("offset", offset, low=0)
         if candidates is not None:
-            _check_int("candidates", candidates, low=1)
+            check_int("candidates", candidates, low=1)
         if score_threshold is not None and (
-            not isinstance(score_threshold, (int, float)) or not math.isfinite(score_threshold)
+            isinstance(score_threshold, bool)
+            or not isinstance(score_threshold, (int, float))
+            or not math.isfinite(score_threshold)
         ):
             raise InvalidRequestError(f"score_threshold must be a finite number, got {score_threshold!r}")
         if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or seed < 0):
             raise InvalidRequestError(f"seed must be a non-negative integer, got {seed!r}")
         check_search_params(search_params)
-        return check_filter(filter), check_tenant(self.tenant_field, tenant)
+        caller_filter = check_filter(filter)
+        if caller_filter is not None:
+            check_filter_tree(caller_filter, space=self.space)
+        tenant_value = check_tenant(self.tenant_field, tenant)
+        options = check_request_options(
+            with_payload=with_payload, with_vectors=with_vectors, shard_key_selector=shard_key_selector,
+            consistency=consistency, timeout=timeout, capabilities=capabilities, space=self.space,
+        )
+        return _Checked(caller_filter, tenant_value, options)
 
     def _engine_fusion(self, ctx: FusionContext, caps: Capabilities, single: bool) -> EngineFusion | None:
         if single:  # one seed: a plain nearest search, scores stay similarities
@@ -421,50 +483,6 @@ def _canonical(registry: Registry, encoder_id: str) -> str:
         return registry.registration("encoder", encoder_id).id
     except UnknownComponentError:  # e.g. an encoder instance that is not registered: compare as given
         return encoder_id
-
-
-#: Search-time index settings a request may pass (``search_params=``), as in Qdrant's ``SearchParams``.
-SEARCH_PARAM_TYPES: dict[str, type] = {"hnsw_ef": int, "exact": bool, "indexed_only": bool}
-
-
-def check_search_params(value: Any) -> dict[str, Any]:
-    """Validate ``search_params`` (a dict or ``models.SearchParams``) into a plain dict.
-
-    Only ``hnsw_ef`` (int >= 1), ``exact`` and ``indexed_only`` (bools) are accepted: they are
-    what every backend genseek drives can honour (qdrant-client and Qdrant Edge).
-    """
-    if value is None:
-        return {}
-    if isinstance(value, models.SearchParams):
-        value = value.model_dump(exclude_none=True)
-    if not isinstance(value, Mapping):
-        raise InvalidRequestError(
-            f"search_params must be a dict or models.SearchParams, got {type(value).__name__}; "
-            "e.g. search_params={'hnsw_ef': 128} or {'exact': True}"
-        )
-    unknown = sorted(set(value) - set(SEARCH_PARAM_TYPES))
-    if unknown:
-        raise InvalidRequestError(
-            f"unsupported search_params {unknown}; supported: {sorted(SEARCH_PARAM_TYPES)}"
-        )
-    for key, kind in SEARCH_PARAM_TYPES.items():
-        item = value.get(key)
-        if item is None:
-            continue
-        if kind is int and (isinstance(item, bool) or not isinstance(item, int) or item < 1):
-            raise InvalidRequestError(f"search_params['{key}'] must be an integer >= 1, got {item!r}")
-        if kind is bool and not isinstance(item, bool):
-            raise InvalidRequestError(f"search_params['{key}'] must be true or false, got {item!r}")
-    return {key: item for key, item in value.items() if item is not None}
-
-
-def _check_int(name: str, value: Any, *, low: int, high: int | None = None) -> None:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise InvalidRequestError(f"{name} must be an integer, got {value!r}")
-    if value < low:
-        raise InvalidRequestError(f"{name} must be >= {low}, got {value}")
-    if high is not None and value > high:
-        raise InvalidRequestError(f"{name}={value} exceeds the configured maximum of {high} (max_seeds)")
 
 
 def _with_requested_vectors(point: models.ScoredPoint, with_vectors: Any) -> models.ScoredPoint:
@@ -640,9 +658,12 @@ class GenerativeSearch(_SearchBase):
             tenant: the tenant value (required when the search has a ``tenant_field``).
             seed: random seed for the sampler; the same seed gives the same seeds.
             score_threshold: drop fused points scoring below it.
-            with_payload / with_vectors: as in ``query_points``.
+            with_payload / with_vectors: as in ``query_points``; ``with_vectors`` may only name
+                vectors the collection has.
             candidates: per-seed list depth (default ``max(20, 2 × (limit + offset))``).
-            shard_key_selector / consistency / timeout: passed through to Qdrant.
+            shard_key_selector / consistency / timeout: passed through to Qdrant after checking
+                (see :func:`check_request_options`); ``shard_key_selector`` is refused on
+                qdrant-client local mode, which has no shards.
             search_params: index settings for every per-seed search and prefetch:
                 ``{"hnsw_ef": 256}`` trades speed for recall, ``{"exact": True}`` bypasses the index.
             anchor: search the query's direct catalog-space vector beside the seeds. ``None``
@@ -657,7 +678,10 @@ class GenerativeSearch(_SearchBase):
             **sampler_controls: sampler-specific controls (guidance, negative prompt, …).
 
         Raises:
-            InvalidRequestError: any invalid argument — nothing is sent to Qdrant.
+            InvalidRequestError: any invalid argument — nothing is sent to Qdrant. This includes a
+                vector that is not one finite real vector (or all zeros under cosine/dot), a text
+                query without a letter or digit, and a filter with an empty or impossible part
+                (:func:`check_filter_tree`).
             DimensionMismatchError: the seeds or the anchor do not fit the collection's vector.
         """
         total = time.perf_counter()
@@ -704,7 +728,8 @@ class GenerativeSearch(_SearchBase):
         GD-Retriever §4.3). The result is searched as one seed.
 
         Args:
-            point_id: id of the stored point to start from.
+            point_id: id of the stored point to start from: an integer >= 0 or a UUID
+                (:func:`check_point_id`).
             query / vector: the new condition ("with electric guitar"), as for :meth:`search`.
             strength: in ``[0, 1]``; 0 searches the stored vector itself, larger values move further.
             **kwargs: the other :meth:`search` arguments (``tenant``, ``filter``, ``limit`` …) and
@@ -714,18 +739,21 @@ class GenerativeSearch(_SearchBase):
                 then the one generated seed and the anchor the second row.
 
         Raises:
-            InvalidRequestError: the sampler cannot refine, or the point is not found (for this tenant).
+            InvalidRequestError: the sampler cannot refine, any argument is invalid (checked before
+                the stored point is read: nothing is sent), or the point is not found (for this tenant).
         """
         total = time.perf_counter()
         params = _search_params({"n_seeds": 1, **kwargs})  # a refine searches one seed
         controls = params.pop("controls")
         anchor, anchor_weight = params.pop("anchor"), params.pop("anchor_weight")
-        scope = self.planner.refine_scope(params, controls)
+        capabilities = self.adapter.capabilities()
+        scope, point_id, strength = self.planner.refine_scope(point_id, strength, params, controls, capabilities)
         query_vector, anchored = self.planner.encode(query, vector, anchor, anchor_weight)
+        controls = self.planner.encode_controls(controls)
         stored = self.adapter.fetch_vectors(self.planner.collection, self.vector_space.name, [point_id], scope)
         seeds = self.planner.refine_seeds(point_id, stored, query_vector, strength, params["tenant"], controls)
         prepared = self.planner.prepare(
-            query_vector, capabilities=self.adapter.capabilities(), controls={}, seeds=seeds, anchor=anchored, **params
+            query_vector, capabilities=capabilities, controls={}, seeds=seeds, anchor=anchored, **params
         )
         return self._execute(prepared, params["score_threshold"], total)
 
@@ -785,9 +813,14 @@ class AsyncGenerativeSearch(_SearchBase):
         params = _search_params({"n_seeds": 1, **kwargs})  # a refine searches one seed
         controls = params.pop("controls")
         anchor, anchor_weight = params.pop("anchor"), params.pop("anchor_weight")
-        scope = self.planner.refine_scope(params, controls)
         capabilities = await self.adapter.capabilities()
-        query_vector, anchored = await asyncio.to_thread(self.planner.encode, query, vector, anchor, anchor_weight)
+        scope, point_id, strength = self.planner.refine_scope(point_id, strength, params, controls, capabilities)
+
+        def encode() -> tuple[np.ndarray, Anchor | None, dict[str, Any]]:
+            query_vector, anchored = self.planner.encode(query, vector, anchor, anchor_weight)
+            return query_vector, anchored, self.planner.encode_controls(controls)
+
+        query_vector, anchored, controls = await asyncio.to_thread(encode)
         assert self.planner.space is not None
         stored = await self.adapter.fetch_vectors(self.planner.collection, self.planner.space.name, [point_id], scope)
 
@@ -822,7 +855,10 @@ _SEARCH_DEFAULTS: dict[str, Any] = {
 
 
 #: The parameters :meth:`SearchPlanner._validate` checks.
-_VALIDATED = ("n_seeds", "limit", "offset", "candidates", "score_threshold", "seed", "filter", "tenant", "search_params")
+_VALIDATED = (
+    "n_seeds", "limit", "offset", "candidates", "score_threshold", "seed", "filter", "tenant", "search_params",
+    "with_payload", "with_vectors", "shard_key_selector", "consistency", "timeout",
+)
 
 
 def _search_params(kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -7,6 +7,7 @@ cleanly without one; they use the *same* adapter code as local mode.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import uuid
 import warnings
@@ -56,6 +57,8 @@ def test_shard_key_and_consistency_reach_every_request(fusion, provenance, data)
     make_collection(client, "items", vectors, payload=lambda i: payloads[i])
     search = GenerativeSearch(client, "items", encoder=None, sampler=FixedSeedsSampler(vectors[:4]), fusion=fusion,
                               provenance=provenance, tenant_field="tenant")
+    # local mode has no shard keys (and refuses them): act as a cluster that routes by them
+    search.adapter._caps = dataclasses.replace(search.adapter.capabilities(), shard_keys=True)
     result = search.search(vector=vectors[0], n_seeds=4, tenant="acme", shard_key_selector="acme",
                            consistency=models.ReadConsistencyType.MAJORITY)
     assert result.points

@@ -226,7 +226,7 @@ def test_a_stale_read_does_not_roll_a_bound_searcher_back(catalog, catalog_vecto
     store.put("acme", {**config, "search": {"limit": 7}}, expected_version=1)
     assert len(searcher.search(vector=catalog_vectors[0][2]).points) == 7 and searcher.version == 2
     stale = store.version("acme", 1)
-    searcher._binding.latest = lambda: (stale.version, stale.config)  # e.g. another instance's older cached copy
+    searcher._binding.latest = lambda: stale  # e.g. an older cached copy (a read-through confirms version 2)
     assert len(searcher.search(vector=catalog_vectors[0][2]).points) == 7 and searcher.version == 2
 
 

@@ -21,7 +21,7 @@ from qdrant_client.http import models
 
 from ..fusers.base import EngineFusion
 
-#: (major, minor) where each server feature appeared (DESIGN.md §4).
+#: (major, minor) of the Qdrant release where each server feature appeared.
 FEATURE_VERSIONS: dict[str, tuple[int, int]] = {
     "prefetch": (1, 10),
     "dbsf": (1, 11),
@@ -38,6 +38,9 @@ class Capabilities:
     """What the backend can do in one request, derived from its version.
 
     ``version`` is ``None`` when unknown (treated as having nothing beyond plain search).
+    ``shard_keys`` says whether a request may name a shard key (``shard_key_selector``): ``False``
+    for qdrant-client local mode, which has no shards and would silently ignore one, so genseek
+    refuses it there before anything is sent (Qdrant Edge accepts and ignores it: one shard).
     """
 
     version: tuple[int, int, int] | None
@@ -48,6 +51,7 @@ class Capabilities:
     rrf_k: bool = False
     weighted_rrf: bool = False
     create_vector_name: bool = False
+    shard_keys: bool = True
 
     @classmethod
     def from_version(cls, version: str | tuple[int, int, int] | None) -> Capabilities:
@@ -76,11 +80,17 @@ def parse_version(text: str | None) -> tuple[int, int, int] | None:
 
 @dataclass(frozen=True)
 class VectorSpace:
-    """One (named) vector of a collection: its name (``None`` = the unnamed default), size, distance."""
+    """One (named) vector of a collection: its name (``None`` = the unnamed default), size, distance.
+
+    ``vectors`` lists every vector of the collection (dense and sparse; ``""`` is the unnamed
+    one): the names a request's ``with_vectors=[...]`` may select. ``None`` when the adapter does
+    not report them (names are then not checked). It takes no part in comparisons.
+    """
 
     name: str | None
     dim: int
     distance: str  # "cosine" | "dot" | "euclid" | "manhattan"
+    vectors: tuple[str, ...] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -202,14 +202,24 @@ def _match(match: Any, where: str) -> Any:
     for model, (attr, edge_cls) in simple.items():
         if isinstance(match, model):
             _check_consumed(match, {attr}, where)
-            return edge_cls(getattr(match, attr))
+            return edge_cls(_int64(getattr(match, attr), where))
     if isinstance(match, models.MatchAny):
         _check_consumed(match, {"any"}, where)
-        return qe.MatchAny(list(match.any))
+        return qe.MatchAny([_int64(value, where) for value in match.any])
     if isinstance(match, models.MatchExcept):
         _check_consumed(match, {"except_"}, where)
-        return qe.MatchExcept(list(match.except_))
+        return qe.MatchExcept([_int64(value, where) for value in match.except_])
     raise UnsupportedFilterError(f"{where}: match type {type(match).__name__} is not supported by the Qdrant Edge backend")
+
+
+def _int64(value: Any, where: str) -> Any:
+    """Refuse an integer match value outside signed 64 bits (e.g. a tenant id) before anything is sent."""
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value <= 2**63 - 1:
+        raise UnsupportedFilterError(
+            f"{where}: the integer {value} is outside Qdrant's signed 64-bit range (-2**63 … 2**63-1), so no stored "
+            "payload can hold it; use integer tenant ids and values within that range, or store them as strings"
+        )
+    return value
 
 
 def _range(rng: Any, where: str) -> Any:

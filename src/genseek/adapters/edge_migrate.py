@@ -10,6 +10,7 @@ Edge catalog (optionally one custom shard key per tenant; see ``docs/scaling.md`
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -94,6 +95,10 @@ def catalog_from_qdrant(
 
     Returns:
         The open catalog, with HNSW built.
+
+    All or nothing: if the copy fails (a point the catalog cannot take — each batch is validated
+    before it is written —, a lost connection), the new catalog is deleted and ``path`` is left as
+    it was; the source is never written.
     """
     if not client.collection_exists(collection):
         raise CollectionError(f"collection {collection!r} does not exist in the source client")
@@ -103,6 +108,7 @@ def catalog_from_qdrant(
     tenant_field = tenant_field if tenant_field is not None else source_tenant
     indexes = dict(source_indexes if payload_indexes is None else payload_indexes)
     tenant_schema = indexes.pop(tenant_field, "keyword") if tenant_field else "keyword"
+    existed = Path(path).is_dir()
     catalog = EdgeCatalog.create(
         path,
         vectors=spaces,
@@ -136,7 +142,7 @@ def catalog_from_qdrant(
             bar.close()
         catalog.optimize()
     except BaseException:
-        catalog.close()
+        catalog._discard(keep_directory=existed)  # all or nothing: no half-copied catalog is left
         raise
     return catalog
 

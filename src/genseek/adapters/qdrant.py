@@ -1,7 +1,7 @@
 """The qdrant-client adapter: local mode (``":memory:"`` / ``path=``), server and cluster.
 
 The same code drives every deployment: local mode is qdrant-client's in-process engine behind the
-same API, and servers are gated by the version ``client.info()`` reports (DESIGN.md §4).
+same API, and servers are gated by the version ``client.info()`` reports.
 
 Request shapes (one round trip per search):
 
@@ -12,10 +12,17 @@ Request shapes (one round trip per search):
 
 The caller's filter (already AND-ed with the tenant condition) goes into every prefetch, every
 per-seed request and the top-level request.
+
+Threads: qdrant-client's local mode has no locking of its own, so on a local-mode client both
+adapters make every call under :func:`genseek.locking.local_client_lock` (one re-entrant lock per
+client, shared with :class:`~genseek.tenants.store.TenantStore`); application code that uses the
+same client from other threads must take that lock too. Local mode also has no shards: its
+capabilities say ``shard_keys=False`` and genseek refuses ``shard_key_selector`` there.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -24,6 +31,7 @@ from qdrant_client.http import models
 
 from ..errors import CollectionError
 from ..fusers.base import EngineFusion
+from ..locking import is_local_mode, local_client_lock
 from .base import Adapter, AsyncAdapter, Capabilities, SeedSearch, SeedSearchResponse, VectorSpace
 
 _DISTANCES = {
@@ -123,14 +131,19 @@ def split_responses(
 
 
 def vector_space_of(info: models.CollectionInfo, collection: str, vector_name: str | None) -> VectorSpace:
-    """Resolve ``vector_name`` in a collection's config (``None``: the only dense vector)."""
+    """Resolve ``vector_name`` in a collection's config (``None``: the only dense vector).
+
+    The returned space lists every vector of the collection (``""``: the unnamed one, then the
+    named dense and sparse vectors) in :attr:`VectorSpace.vectors`.
+    """
     vectors = info.config.params.vectors
+    sparse = tuple(sorted(info.config.params.sparse_vectors or {}))
     if isinstance(vectors, models.VectorParams):
         if vector_name not in (None, ""):
             raise CollectionError(
                 f"collection {collection!r} has a single unnamed vector, not {vector_name!r}; pass vector_name=None"
             )
-        return VectorSpace(None, int(vectors.size), _DISTANCES[vectors.distance])
+        return VectorSpace(None, int(vectors.size), _DISTANCES[vectors.distance], ("", *sparse))
     named = dict(vectors or {})
     if vector_name is None:
         if len(named) != 1:
@@ -145,7 +158,7 @@ def vector_space_of(info: models.CollectionInfo, collection: str, vector_name: s
     params = named[vector_name]
     if params.multivector_config is not None:
         raise CollectionError(f"vector {vector_name!r} of {collection!r} is a multivector; genseek needs a dense vector")
-    return VectorSpace(vector_name, int(params.size), _DISTANCES[params.distance])
+    return VectorSpace(vector_name, int(params.size), _DISTANCES[params.distance], (*sorted(named), *sparse))
 
 
 def ids_filter(ids: list[Any], scope: models.Filter | None) -> models.Filter:
@@ -176,7 +189,12 @@ def _missing(collection: str) -> CollectionError:
 
 # -- adapters -----------------------------------------------------------------------------------
 class QdrantAdapter(Adapter):
-    """Drives a synchronous :class:`qdrant_client.QdrantClient` (local mode, server or cluster)."""
+    """Drives a synchronous :class:`qdrant_client.QdrantClient` (local mode, server or cluster).
+
+    On a local-mode client every call is made under the client's
+    :func:`~genseek.locking.local_client_lock`, so one client can serve searches, refines and
+    writes from many threads.
+    """
 
     id = "qdrant"
     description = "qdrant-client: local mode, server or cluster (fusion in the engine when supported)"
@@ -184,6 +202,7 @@ class QdrantAdapter(Adapter):
     def __init__(self, client: QdrantClient) -> None:
         super().__init__(client)
         self._caps: Capabilities | None = None
+        self._lock = local_client_lock(client)
 
     @classmethod
     def accepts(cls, client: Any) -> bool:
@@ -192,58 +211,70 @@ class QdrantAdapter(Adapter):
     def capabilities(self) -> Capabilities:
         if self._caps is None:
             try:
-                version = self.client.info().version
+                with self._lock:
+                    version = self.client.info().version
             except Exception:  # noqa: BLE001 - a server that hides its version gets client-side fusion
                 version = None
-            self._caps = Capabilities.from_version(version)
+            self._caps = _with_shards(Capabilities.from_version(version), self.client)
         return self._caps
 
     def vector_space(self, collection: str, vector_name: str | None) -> VectorSpace:
-        if not self.client.collection_exists(collection):
-            raise _missing(collection)
-        return vector_space_of(self.client.get_collection(collection), collection, vector_name)
+        with self._lock:
+            if not self.client.collection_exists(collection):
+                raise _missing(collection)
+            info = self.client.get_collection(collection)
+        return vector_space_of(info, collection, vector_name)
 
     def run(self, search: SeedSearch) -> SeedSearchResponse:
         fused, per_seed = build_requests(search)
         if fused is not None and not per_seed:
-            response = self.client.query_points(
-                search.collection,
-                query=fused.query,
-                prefetch=fused.prefetch,
-                using=fused.using,
-                query_filter=fused.filter,
-                search_params=fused.params,
-                limit=fused.limit,
-                offset=fused.offset,
-                score_threshold=fused.score_threshold,
-                with_payload=fused.with_payload,
-                with_vectors=fused.with_vector,
-                shard_key_selector=search.shard_key_selector,
-                consistency=search.consistency,
-                timeout=search.timeout,
-            )
+            with self._lock:
+                response = self.client.query_points(
+                    search.collection,
+                    query=fused.query,
+                    prefetch=fused.prefetch,
+                    using=fused.using,
+                    query_filter=fused.filter,
+                    search_params=fused.params,
+                    limit=fused.limit,
+                    offset=fused.offset,
+                    score_threshold=fused.score_threshold,
+                    with_payload=fused.with_payload,
+                    with_vectors=fused.with_vector,
+                    shard_key_selector=search.shard_key_selector,
+                    consistency=search.consistency,
+                    timeout=search.timeout,
+                )
             return SeedSearchResponse(fused=response.points)
         requests = ([fused] if fused is not None else []) + per_seed
-        responses = self.client.query_batch_points(
-            search.collection, requests=requests, consistency=search.consistency, timeout=search.timeout
-        )
+        with self._lock:
+            responses = self.client.query_batch_points(
+                search.collection, requests=requests, consistency=search.consistency, timeout=search.timeout
+            )
         return split_responses(search, fused, responses)
 
     def fetch_vectors(
         self, collection: str, vector_name: str | None, ids: list[Any], filter: models.Filter | None
     ) -> dict[Any, np.ndarray]:
-        records, _ = self.client.scroll(
-            collection,
-            scroll_filter=ids_filter(ids, filter),
-            limit=len(ids),
-            with_payload=False,
-            with_vectors=[vector_name] if vector_name else True,
-        )
+        with self._lock:
+            records, _ = self.client.scroll(
+                collection,
+                scroll_filter=ids_filter(ids, filter),
+                limit=len(ids),
+                with_payload=False,
+                with_vectors=[vector_name] if vector_name else True,
+            )
         return vectors_by_id(records, vector_name)
 
 
 class AsyncQdrantAdapter(AsyncAdapter):
-    """Drives an :class:`qdrant_client.AsyncQdrantClient`; same requests as :class:`QdrantAdapter`."""
+    """Drives an :class:`qdrant_client.AsyncQdrantClient`; same requests as :class:`QdrantAdapter`.
+
+    On a local-mode client (``AsyncQdrantClient(":memory:")``) each call is made under the client's
+    :func:`~genseek.locking.local_client_lock`: its engine never suspends inside a call, so the
+    thread lock is held only while one call runs, serialises event loops of different threads
+    sharing the client, and needs no ``asyncio.Lock`` within one loop.
+    """
 
     id = "qdrant-async"
     description = "qdrant-client AsyncQdrantClient (same requests as 'qdrant')"
@@ -251,6 +282,7 @@ class AsyncQdrantAdapter(AsyncAdapter):
     def __init__(self, client: AsyncQdrantClient) -> None:
         super().__init__(client)
         self._caps: Capabilities | None = None
+        self._lock = local_client_lock(client)
 
     @classmethod
     def accepts(cls, client: Any) -> bool:
@@ -259,33 +291,43 @@ class AsyncQdrantAdapter(AsyncAdapter):
     async def capabilities(self) -> Capabilities:
         if self._caps is None:
             try:
-                version = (await self.client.info()).version
+                with self._lock:
+                    version = (await self.client.info()).version
             except Exception:  # noqa: BLE001
                 version = None
-            self._caps = Capabilities.from_version(version)
+            self._caps = _with_shards(Capabilities.from_version(version), self.client)
         return self._caps
 
     async def vector_space(self, collection: str, vector_name: str | None) -> VectorSpace:
-        if not await self.client.collection_exists(collection):
-            raise _missing(collection)
-        return vector_space_of(await self.client.get_collection(collection), collection, vector_name)
+        with self._lock:
+            if not await self.client.collection_exists(collection):
+                raise _missing(collection)
+            info = await self.client.get_collection(collection)
+        return vector_space_of(info, collection, vector_name)
 
     async def run(self, search: SeedSearch) -> SeedSearchResponse:
         fused, per_seed = build_requests(search)
         requests = ([fused] if fused is not None else []) + per_seed
-        responses = await self.client.query_batch_points(
-            search.collection, requests=requests, consistency=search.consistency, timeout=search.timeout
-        )
+        with self._lock:
+            responses = await self.client.query_batch_points(
+                search.collection, requests=requests, consistency=search.consistency, timeout=search.timeout
+            )
         return split_responses(search, fused, responses)
 
     async def fetch_vectors(
         self, collection: str, vector_name: str | None, ids: list[Any], filter: models.Filter | None
     ) -> dict[Any, np.ndarray]:
-        records, _ = await self.client.scroll(
-            collection,
-            scroll_filter=ids_filter(ids, filter),
-            limit=len(ids),
-            with_payload=False,
-            with_vectors=[vector_name] if vector_name else True,
-        )
+        with self._lock:
+            records, _ = await self.client.scroll(
+                collection,
+                scroll_filter=ids_filter(ids, filter),
+                limit=len(ids),
+                with_payload=False,
+                with_vectors=[vector_name] if vector_name else True,
+            )
         return vectors_by_id(records, vector_name)
+
+
+def _with_shards(caps: Capabilities, client: Any) -> Capabilities:
+    """``caps`` with ``shard_keys=False`` for a local-mode client (it has no shards to route to)."""
+    return replace(caps, shard_keys=False) if is_local_mode(client) else caps

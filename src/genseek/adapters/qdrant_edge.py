@@ -24,13 +24,16 @@ Results come back as qdrant-client :class:`~qdrant_client.models.ScoredPoint`, s
 
 Cluster-only request options: an Edge catalog is one shard with one replica, so
 ``consistency`` has nothing to choose from and ``shard_key_selector`` nothing to route to; both
-are accepted and ignored (the tenant *filter* still scopes every request), which lets one tenant
-configuration drive embedded and clustered deployments alike (``docs/scaling.md``).
+are accepted (after the same value checks every backend applies) and ignored (the tenant *filter*
+still scopes every request), which lets one tenant configuration drive embedded and clustered
+deployments alike (``docs/scaling.md``). Caller filters are checked for empty or impossible parts
+by :func:`genseek.request_checks.check_filter_tree` before this adapter sees them, as on every backend.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sys
 import threading
 import uuid
@@ -208,8 +211,10 @@ class EdgeAdapter(Adapter):
             )
 
     def vector_space(self, collection: str, vector_name: str | None) -> VectorSpace:
+        """The catalog's ``vector_name``, listing every vector of the catalog (``""``: unnamed)."""
         self._check_collection(collection)
-        return self.catalog.vector_space(vector_name)
+        space = self.catalog.vector_space(vector_name)
+        return dataclasses.replace(space, vectors=tuple(s.name or "" for s in self.catalog.vector_spaces))
 
     def run(self, search: SeedSearch) -> SeedSearchResponse:
         self._check_collection(search.collection)

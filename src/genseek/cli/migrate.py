@@ -3,6 +3,9 @@
 Connects to a local-mode directory (``--path``) or a server (``--url``; the API key is read from
 the environment variable named by ``--api-key-env``, never from the command line). Local mode
 allows one process per path: stop the app (or use a server) while migrating.
+
+``apply``/``rollback`` hold the target's migration lock; a run whose lock is taken over stops with
+a message saying who took it, and ``apply`` again resumes (see :mod:`genseek.migrations.lock`).
 """
 
 from __future__ import annotations
@@ -66,6 +69,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         if name in ("apply", "rollback"):
             sub.add_argument("--break-lock", action="store_true",
                              help="take over the lock of a migration that crashed (never while one is running)")
+            sub.add_argument("--stale-lock-after", type=float, default=900.0, metavar="SECONDS",
+                             help="take over another migration's lock after this long without a heartbeat "
+                                  "(default 900; never less than 4 heartbeats of that migration)")
         if name == "rollback":
             sub.add_argument("--to", metavar="STEP", help="undo every applied step after STEP (default: the last one)")
             sub.add_argument("--dry-run", action="store_true", help="print what would be undone")
@@ -84,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
             ledger=args.ledger,
             progress=not getattr(args, "no_progress", False),
             break_lock=getattr(args, "break_lock", False),
+            stale_lock_after=getattr(args, "stale_lock_after", 900.0),
         )
         if args.action == "status":
             rows = [s.as_dict() for s in migrator.status()]

@@ -105,36 +105,91 @@ def existing_path(component: str, path: str | os.PathLike[str], what: str, fix: 
     return resolved
 
 
-def load_state_dict(component: str, path: Path) -> dict[str, Any]:
-    """Read a checkpoint without executing code: safetensors, or ``torch.load(weights_only=True)``.
+def _pickle_refused(component: str, path: Path, exc: BaseException) -> WeightsError:
+    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return WeightsError(
+        f"{component}: {str(path)!r} is a pickle checkpoint that torch.load(weights_only=True) refuses "
+        f"({type(exc).__name__}: {detail[:200]}): it holds objects other than tensors, which could run code, so "
+        "genseek does not load it. Convert it to safetensors where you trust the file (load it there, then "
+        "safetensors.torch.save_file(state_dict, 'model.safetensors') or model.save_pretrained(dir)) and remove "
+        "the .bin / .pt file."
+    )
 
-    Unwraps a ``{"state_dict": ...}`` / ``{"model": ...}`` container and strips a ``module.``
-    prefix (checkpoints saved from ``DistributedDataParallel``).
+
+def _read_checkpoint(component: str, path: Path) -> Any:
+    """The raw object in a checkpoint: safetensors, or ``torch.load(weights_only=True)``.
+
+    Zip checkpoints (``torch.save``'s format since 1.6) are memory-mapped, so reading one
+    allocates no tensor memory until the tensors are used.
     """
+    import pickle
+    import zipfile
+
     import torch
 
     try:
         if path.suffix == ".safetensors":
             from safetensors.torch import load_file
 
-            state = load_file(str(path), device="cpu")
-        else:
-            state = torch.load(str(path), map_location="cpu", weights_only=True)
+            return load_file(str(path), device="cpu")
+        return torch.load(str(path), map_location="cpu", weights_only=True, mmap=zipfile.is_zipfile(path))
+    except pickle.UnpicklingError as exc:
+        raise _pickle_refused(component, path, exc) from exc
     except Exception as exc:
         raise WeightsError(
             f"{component}: cannot read weights file {str(path)!r} ({type(exc).__name__}: {exc}). Only "
             "safetensors files and plain tensor checkpoints load (torch.load(weights_only=True)); "
-            "re-save the checkpoint's state_dict."
+            "re-save the checkpoint's state_dict, preferably as safetensors."
         ) from exc
+
+
+def _unwrap(component: str, path: Path, state: Any) -> dict[str, Any]:
     for key in ("state_dict", "model", "model_state_dict"):
         if isinstance(state, dict) and key in state and isinstance(state[key], dict):
             state = state[key]
             break
-    if not isinstance(state, dict) or not state:
-        raise WeightsError(f"{component}: {str(path)!r} holds no state_dict of tensors")
+    if not isinstance(state, dict) or not state or not all(isinstance(k, str) for k in state):
+        raise WeightsError(f"{component}: {str(path)!r} holds no state_dict of tensors; re-save the model's state_dict")
     if all(k.startswith("module.") for k in state):
         state = {k[len("module.") :]: v for k, v in state.items()}
     return state
+
+
+def load_state_dict(component: str, path: Path) -> dict[str, Any]:
+    """Read a checkpoint without executing code: safetensors, or ``torch.load(weights_only=True)``.
+
+    Unwraps a ``{"state_dict": ...}`` / ``{"model": ...}`` container and strips a ``module.``
+    prefix (checkpoints saved from ``DistributedDataParallel``). Zip pickle checkpoints are
+    memory-mapped. A pickle holding anything but tensors and plain containers is refused with a
+    :class:`WeightsError` that says to convert it to safetensors (nothing in it runs).
+    """
+    return _unwrap(component, path, _read_checkpoint(component, path))
+
+
+def checkpoint_shapes(component: str, path: Path) -> dict[str, tuple[int, ...]]:
+    """Tensor name → shape of a checkpoint, with the names :func:`load_state_dict` would give.
+
+    safetensors: read from the header only (no tensor is loaded; safetensors checks that the
+    header covers the file exactly). Zip pickle checkpoints: memory-mapped, so only the pickled
+    metadata is read; a legacy (pre-1.6) pickle is read whole, which is its file size. Entries
+    that are not tensors are left out.
+    """
+    import torch
+
+    if path.suffix == ".safetensors":
+        from safetensors import safe_open
+
+        try:
+            with safe_open(str(path), framework="pt", device="cpu") as handle:
+                shapes = {name: tuple(int(n) for n in handle.get_slice(name).get_shape()) for name in handle.keys()}
+        except Exception as exc:
+            raise WeightsError(
+                f"{component}: {str(path)!r} is not a readable safetensors file ({type(exc).__name__}: {exc}); "
+                "re-save the weights"
+            ) from exc
+        return _unwrap(component, path, shapes)
+    state = load_state_dict(component, path)
+    return {k: tuple(v.shape) for k, v in state.items() if isinstance(v, torch.Tensor)}
 
 
 def load_into(component: str, module: Any, state: dict[str, Any], path: Path, architecture: str) -> None:

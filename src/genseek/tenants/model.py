@@ -6,9 +6,14 @@ the search defaults, the filter always applied, the
 limits a request may not exceed, which request overrides are accepted, and the tenant's
 partition value (the payload value that scopes every search to the tenant's points).
 
-Secrets are never stored: an option whose name looks like a credential (``api_key``, ``token``,
-``password``, ``secret`` …) must be an environment reference ``{"$env": "NAME"}``, which is
-replaced by the variable's value only when the component is built (:func:`expand_env`).
+Secrets are never stored (:mod:`genseek.tenants.credentials`): an option whose name looks like a
+credential (``api_key``, ``token``, ``authorization``, ``private_key``, ``passphrase`` …) must be an
+environment reference ``{"$env": "NAME"}``, which is replaced by the variable's value only when
+the component is built (:func:`expand_env`), and no string anywhere may look like a credential
+(a URL with ``user:password@``, a bearer token, a private key …).
+
+No value is converted: the models are strict, and ``partition`` is checked by the same rule as
+``search(tenant=...)`` (:func:`genseek.tenancy.check_tenant_value`).
 """
 
 from __future__ import annotations
@@ -17,10 +22,21 @@ import os
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from qdrant_client.http import models
 
 from ..errors import ConfigError
+from ..tenancy import check_tenant_value, parse_path
+from .credentials import check_config_strings, check_options
 
 #: Search parameters a request may override (when the tenant allows it); everything else a
 #: request passes is a sampler control, checked against the sampler's ``info.controls``.
@@ -32,41 +48,14 @@ SEARCH_PARAMETERS: frozenset[str] = frozenset(
 #: shard routing belongs to the deployment, not to a request.
 FORBIDDEN_OVERRIDES: frozenset[str] = frozenset({"tenant", "shard_key_selector"})
 
-_SECRET_NAME = re.compile(r"(api[_-]?key|token|secret|password|passwd|credential)", re.IGNORECASE)
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+#: Tenant ids: ASCII only (no look-alike letters, spaces, controls), matched in full.
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """Unknown keys are refused and no value is converted (``true`` is not ``1``, ``"5"`` is not ``5``)."""
 
-
-def _check_options(where: str, options: dict[str, Any]) -> dict[str, Any]:
-    """Options are JSON values; credential-like keys must be ``{"$env": "NAME"}`` references."""
-    for key, value in options.items():
-        _check_value(f"{where}.{key}", key, value)
-    return options
-
-
-def _check_value(path: str, key: str, value: Any) -> None:
-    if isinstance(value, dict):
-        if "$env" in value:
-            if set(value) != {"$env"} or not isinstance(value["$env"], str) or not _ENV_NAME.match(value["$env"]):
-                raise ValueError(f"{path}: an environment reference is exactly {{'$env': 'VARIABLE_NAME'}}, got {value!r}")
-            return
-        for sub_key, sub_value in value.items():
-            _check_value(f"{path}.{sub_key}", str(sub_key), sub_value)
-        return
-    if _SECRET_NAME.search(key) and value is not None:
-        raise ValueError(
-            f"{path} looks like a secret; store a reference to an environment variable instead, "
-            f"e.g. {{'$env': 'MY_{key.upper()}'}} — secret values are never stored in tenant configs"
-        )
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            _check_value(f"{path}[{index}]", key, item)
-    elif not isinstance(value, (str, int, float, bool)) and value is not None:
-        raise ValueError(f"{path}: options must be JSON values, got {type(value).__name__}")
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 def expand_env(options: dict[str, Any], *, where: str) -> dict[str, Any]:
@@ -102,7 +91,7 @@ class ComponentSpec(_Strict):
     @field_validator("options")
     @classmethod
     def _options(cls, value: dict[str, Any]) -> dict[str, Any]:
-        return _check_options("options", value)
+        return check_options("options", value)
 
 
 class SamplerSpec(_Strict):
@@ -124,12 +113,12 @@ class SamplerSpec(_Strict):
     @field_validator("options")
     @classmethod
     def _options(cls, value: dict[str, Any]) -> dict[str, Any]:
-        return _check_options("sampler.options", value)
+        return check_options("sampler.options", value)
 
     @field_validator("controls")
     @classmethod
     def _controls(cls, value: dict[str, Any]) -> dict[str, Any]:
-        return _check_options("sampler.controls", value)
+        return check_options("sampler.controls", value)
 
 
 class AnchorSpec(_Strict):
@@ -195,8 +184,11 @@ class TenantConfig(_Strict):
     collection: str = Field(description="collection (or alias) holding the tenant's points")
     vector_name: str | None = Field(default=None, description="named vector searched (None: the only dense vector)")
     tenant_field: str = Field(default="tenant", min_length=1, description="payload key holding the partition value")
-    partition: str | int = Field(description="this tenant's value of tenant_field; every search is restricted to it")
-    shard_key: str | int | None = Field(
+    partition: StrictStr | StrictInt = Field(
+        description="this tenant's value of tenant_field (a non-empty string or a 64-bit integer, never a boolean "
+        "or float); every search is restricted to it"
+    )
+    shard_key: StrictStr | StrictInt | None = Field(
         default=None,
         description="custom shard key holding this tenant's points (collections created with sharding_method=custom); "
         "sent as shard_key_selector with every request, never settable by a request",
@@ -220,11 +212,33 @@ class TenantConfig(_Strict):
     )
     description: str = Field(default="", description="free text for operators")
 
-    @field_validator("partition")
+    @model_validator(mode="before")
     @classmethod
-    def _partition(cls, value: str | int) -> str | int:
-        if isinstance(value, bool) or value == "":
-            raise ValueError("partition must be a non-empty string or an integer")
+    def _no_credentials(cls, data: Any) -> Any:
+        check_config_strings(data)
+        return data
+
+    @field_validator("schema_version", mode="before")
+    @classmethod
+    def _schema_version(cls, value: Any) -> Any:
+        if type(value) is not int:  # Literal[1] alone accepts True (True == 1)
+            raise ValueError(f"schema_version is the integer 1, got {value!r}")
+        return value
+
+    @field_validator("partition", mode="before")
+    @classmethod
+    def _partition(cls, value: Any) -> str | int:
+        return check_tenant_value(value, what="partition")
+
+    @field_validator("shard_key", mode="before")
+    @classmethod
+    def _shard_key(cls, value: Any) -> str | int | None:
+        return None if value is None else check_tenant_value(value, what="shard_key")
+
+    @field_validator("tenant_field")
+    @classmethod
+    def _tenant_field(cls, value: str) -> str:
+        parse_path(value)  # the key must be one Qdrant accepts, resolved as Qdrant resolves it
         return value
 
     @field_validator("default_filter")
@@ -289,10 +303,16 @@ def parse_config(data: Any, *, tenant: str | None = None) -> TenantConfig:
 
 
 def check_tenant_id(tenant: Any) -> str:
-    """Tenant ids are short strings of letters, digits and ``_ . : -`` (they name stored records)."""
-    if not isinstance(tenant, str) or not _ID.match(tenant):
+    """Tenant ids are 1-128 ASCII letters, digits and ``_ . : -``, starting with a letter or digit.
+
+    They name stored records, so the whole id must match: no trailing newline, no control
+    characters, no Unicode look-alikes or invisible characters (non-breaking or zero-width spaces,
+    line separators). Returns ``tenant`` unchanged; raises :class:`ConfigError` otherwise.
+    """
+    if type(tenant) is not str or not _ID.fullmatch(tenant):
         raise ConfigError(
-            f"invalid tenant id {tenant!r}: use 1-128 letters, digits, '_', '.', ':' or '-', starting with a letter or digit"
+            f"invalid tenant id {tenant!r}: use 1-128 ASCII letters, digits, '_', '.', ':' or '-', starting with a "
+            "letter or digit (no spaces, control, invisible or non-ASCII characters)"
         )
     return tenant
 

@@ -23,20 +23,20 @@ is itself recorded and can be undone.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 import uuid
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 from qdrant_client.http import models
 
-from ..errors import ConfigError, GenseekError
+from ..errors import ConfigError, GenseekError, TenantConfigError
+from ..locking import local_client_lock
 from .model import TenantConfig, check_tenant_id, parse_config
+from .records import StoredConfig, decode_head, decode_version, head_tenant
 
 DEFAULT_COLLECTION = "genseek_tenants"
 DEFAULT_MAX_STALENESS = 5.0
@@ -67,33 +67,6 @@ class UnknownTenantError(GenseekError, LookupError):
             f"unknown tenant {tenant!r}: no configuration in collection {collection!r}; known tenants: {listing}{more}. "
             "Create it with `genseek tenant set` or TenantStore.put()."
         )
-
-
-@dataclass(frozen=True)
-class StoredConfig:
-    """One version of a tenant's configuration as stored (``config`` is ``None`` for a deletion)."""
-
-    tenant: str
-    version: int
-    config: TenantConfig | None
-    written_at: str
-    author: str
-    comment: str
-
-    @property
-    def deleted(self) -> bool:
-        return self.config is None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "tenant": self.tenant,
-            "version": self.version,
-            "deleted": self.deleted,
-            "written_at": self.written_at,
-            "author": self.author,
-            "comment": self.comment,
-            "config": None if self.config is None else self.config.model_dump(mode="json"),
-        }
 
 
 def _point_id(tenant: str, what: str) -> str:
@@ -135,22 +108,29 @@ class TenantStore:
         self._clock = clock
         self._cache: dict[str, tuple[StoredConfig, float]] = {}
         self._lock = threading.Lock()
+        #: held around every call on ``client`` when it is in local mode (genseek.local_client_lock)
+        self._client_lock = local_client_lock(client)
 
     # -- collection -----------------------------------------------------------------------------
     def exists(self) -> bool:
-        return bool(self.client.collection_exists(self.collection))
+        with self._client_lock:
+            return bool(self.client.collection_exists(self.collection))
 
     def ensure_collection(self) -> None:
         """Create the configuration collection (and its payload indexes) if it is missing."""
-        if self.exists():
-            return
-        self.client.create_collection(
-            self.collection, vectors_config={_PLACEHOLDER: models.VectorParams(size=1, distance=models.Distance.DOT)}
-        )
-        with warnings.catch_warnings():  # local mode warns that payload indexes have no effect
-            warnings.simplefilter("ignore", UserWarning)
-            for field in ("tenant", "kind"):
-                self.client.create_payload_index(self.collection, field, field_schema=models.PayloadSchemaType.KEYWORD)
+        with self._client_lock:  # local mode: check and create as one step (no second thread creates it between)
+            if self.exists():
+                return
+            self.client.create_collection(
+                self.collection,
+                vectors_config={_PLACEHOLDER: models.VectorParams(size=1, distance=models.Distance.DOT)},
+            )
+            with warnings.catch_warnings():  # local mode warns that payload indexes have no effect
+                warnings.simplefilter("ignore", UserWarning)
+                for field in ("tenant", "kind"):
+                    self.client.create_payload_index(
+                        self.collection, field, field_schema=models.PayloadSchemaType.KEYWORD
+                    )
 
     # -- reads ----------------------------------------------------------------------------------
     def get(self, tenant: str, *, max_staleness: float | None = None) -> TenantConfig:
@@ -189,23 +169,46 @@ class TenantStore:
         if not self.exists():
             return []
         heads = self._scroll(models.Filter(must=[_match("kind", "head")]))
-        return sorted(p["tenant"] for p in heads if not p.get("deleted"))
+        listed = []
+        for payload in heads:
+            tenant = head_tenant(payload, collection=self.collection)
+            head_id = _point_id(tenant, "head")
+            _, deleted = decode_head(payload, tenant=tenant, collection=self.collection, point_id=head_id)
+            if not deleted:
+                listed.append(tenant)
+        return sorted(listed)
 
     def history(self, tenant: str) -> list[StoredConfig]:
-        """Every stored version of ``tenant``, oldest first (including deletions and rollbacks)."""
+        """Every stored version of ``tenant``, oldest first (including deletions and rollbacks).
+
+        The versions are 1 to the latest without a gap; a record that went missing or was edited so
+        that it no longer lists as this tenant's is reported (:class:`TenantConfigError`).
+        """
         check_tenant_id(tenant)
         if not self.exists():
             return []
         records = self._scroll(models.Filter(must=[_match("kind", "version"), _match("tenant", tenant)]))
-        return sorted((_decode(p) for p in records), key=lambda s: s.version)
+        decoded: dict[int, StoredConfig] = {}
+        for payload in records:
+            stored = decode_version(payload, tenant=tenant, collection=self.collection)
+            if stored.version in decoded:
+                raise TenantConfigError(tenant, f"version record {stored.version}", self.collection,
+                                        "two records claim this version")
+            decoded[stored.version] = stored
+        for version in range(1, self._latest_version(tenant) + 1):
+            if version not in decoded:  # not listed: read it by its id, which names what is wrong with it
+                decoded[version] = self._decode_version(tenant, version)
+        return [decoded[version] for version in sorted(decoded)]
 
     def version(self, tenant: str, version: int) -> StoredConfig:
         """One stored version (raises :class:`ConfigError` when it does not exist)."""
         check_tenant_id(tenant)
+        if type(version) is not int or version < 1:
+            raise ConfigError(f"a configuration version is an integer >= 1, got {version!r}")
         record = self._retrieve(_point_id(tenant, f"v{version}")) if self.exists() else None
         if record is None:
             raise ConfigError(f"tenant {tenant!r} has no version {version}; see `genseek tenant history {tenant}`")
-        return _decode(record)
+        return decode_version(record, tenant=tenant, collection=self.collection, version=version)
 
     # -- writes ---------------------------------------------------------------------------------
     def put(
@@ -294,29 +297,38 @@ class TenantStore:
             "comment": comment,
             "writer": token,
         }
-        self.client.upsert(
-            self.collection,
-            [models.PointStruct(id=_point_id(tenant, f"v{version}"), vector={_PLACEHOLDER: [0.0]}, payload=payload)],
-            update_mode=models.UpdateMode.INSERT_ONLY,
-        )
+        with self._client_lock:
+            self.client.upsert(
+                self.collection,
+                [models.PointStruct(id=_point_id(tenant, f"v{version}"), vector={_PLACEHOLDER: [0.0]},
+                                    payload=payload)],
+                update_mode=models.UpdateMode.INSERT_ONLY,
+            )
         stored = self._retrieve(_point_id(tenant, f"v{version}"))
         if stored is None or stored.get("writer") != token:
             raise StaleVersionError(tenant, expected_version, self._latest_version(tenant))
         self._advance_head(tenant, version, deleted=config is None)
         self.invalidate(tenant)
-        return _decode(payload)
+        return decode_version(payload, tenant=tenant, collection=self.collection, version=version)
 
     def _advance_head(self, tenant: str, version: int, *, deleted: bool) -> None:
         head = {"kind": "head", "tenant": tenant, "version": version, "deleted": deleted}
-        self.client.upsert(
-            self.collection,
-            [models.PointStruct(id=_point_id(tenant, "head"), vector={_PLACEHOLDER: [0.0]}, payload=head)],
-            update_filter=models.Filter(must=[models.FieldCondition(key="version", range=models.Range(lt=version))]),
-        )
+        with self._client_lock:
+            self.client.upsert(
+                self.collection,
+                [models.PointStruct(id=_point_id(tenant, "head"), vector={_PLACEHOLDER: [0.0]}, payload=head)],
+                update_filter=models.Filter(
+                    must=[models.FieldCondition(key="version", range=models.Range(lt=version))]
+                ),
+            )
 
     def _latest_version(self, tenant: str) -> int:
-        head = self._retrieve(_point_id(tenant, "head"))
-        version = int(head["version"]) if head else 0
+        head_id = _point_id(tenant, "head")
+        head = self._retrieve(head_id)
+        if head is None:
+            version = 0
+        else:
+            version, _ = decode_head(head, tenant=tenant, collection=self.collection, point_id=head_id)
         while True:  # a writer may have stopped between its version record and the head update
             following = self._retrieve(_point_id(tenant, f"v{version + 1}"))
             if following is None:
@@ -326,8 +338,8 @@ class TenantStore:
     def _decode_version(self, tenant: str, version: int) -> StoredConfig:
         record = self._retrieve(_point_id(tenant, f"v{version}"))
         if record is None:
-            raise ConfigError(f"tenant {tenant!r}: version record {version} is missing from {self.collection!r}")
-        return _decode(record)
+            raise TenantConfigError(tenant, f"version record {version}", self.collection, "the record is missing")
+        return decode_version(record, tenant=tenant, collection=self.collection, version=version)
 
     def _read_current(self, tenant: str) -> StoredConfig | None:
         if not self.exists():
@@ -336,16 +348,18 @@ class TenantStore:
         return None if version == 0 else self._decode_version(tenant, version)
 
     def _retrieve(self, point_id: str) -> dict[str, Any] | None:
-        records = self.client.retrieve(self.collection, [point_id], with_payload=True, with_vectors=False)
+        with self._client_lock:
+            records = self.client.retrieve(self.collection, [point_id], with_payload=True, with_vectors=False)
         return dict(records[0].payload or {}) if records else None
 
     def _scroll(self, scroll_filter: models.Filter) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         offset = None
         while True:
-            records, offset = self.client.scroll(
-                self.collection, scroll_filter=scroll_filter, limit=256, offset=offset, with_payload=True
-            )
+            with self._client_lock:
+                records, offset = self.client.scroll(
+                    self.collection, scroll_filter=scroll_filter, limit=256, offset=offset, with_payload=True
+                )
             out.extend(dict(r.payload or {}) for r in records)
             if offset is None:
                 return out
@@ -353,19 +367,6 @@ class TenantStore:
 
 def _match(key: str, value: Any) -> models.FieldCondition:
     return models.FieldCondition(key=key, match=models.MatchValue(value=value))
-
-
-def _decode(payload: dict[str, Any]) -> StoredConfig:
-    raw = payload.get("config_json")
-    config = None if raw is None else parse_config(json.loads(raw), tenant=payload.get("tenant"))
-    return StoredConfig(
-        tenant=payload["tenant"],
-        version=int(payload["version"]),
-        config=config,
-        written_at=payload.get("written_at", ""),
-        author=payload.get("author", ""),
-        comment=payload.get("comment", ""),
-    )
 
 
 __all__ = ["DEFAULT_COLLECTION", "StaleVersionError", "StoredConfig", "TenantStore", "UnknownTenantError"]

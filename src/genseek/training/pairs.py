@@ -347,6 +347,9 @@ def pairs_from_qdrant(
         from ..plugin.registry import get_registry
 
         encoder = get_registry().create("encoder", encoder, **(encoder_options or {}))
+    from ..locking import thread_safe_client
+
+    client = thread_safe_client(client)  # local mode: serialise with other threads sharing it
     if not client.collection_exists(collection):
         raise TrainingDataError(f"Qdrant collection {collection!r} does not exist")
     texts: list[str] = []

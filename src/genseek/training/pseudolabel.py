@@ -182,6 +182,9 @@ def _scroll_vectors(
     """Every point's id and the ``(n, d)`` matrix of each vector in ``names`` (``None``: unnamed)."""
     from tqdm.auto import tqdm
 
+    from ..locking import thread_safe_client
+
+    client = thread_safe_client(client)  # local mode: serialise with other threads sharing it
     if not client.collection_exists(collection):
         raise TrainingDataError(f"Qdrant collection {collection!r} does not exist")
     _check_vector_names(client, collection, names)
