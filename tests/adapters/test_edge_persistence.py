@@ -31,9 +31,8 @@ from genseek.adapters.edge_catalog import (  # noqa: E402
     CatalogCorruptError,
     CatalogLockedError,
     EdgeCatalog,
-    _lock,
-    _unlock,
 )
+from genseek.adapters.edge_storage import lock_directory, unlock_directory  # noqa: E402
 from genseek.adapters.edge_filters import UnsupportedFilterError  # noqa: E402
 from genseek.errors import CollectionError, ConfigError, DimensionMismatchError, GenseekError, InvalidRequestError  # noqa: E402
 from genseek.search import GenerativeSearch  # noqa: E402
@@ -67,7 +66,7 @@ def _boom(*args, **kwargs):
     raise OSError(28, "No space left on device (injected)")
 
 
-@pytest.mark.parametrize("failing", ["_write_meta", "_commit", "_fsync_dir", "_schema"])
+@pytest.mark.parametrize("failing", ["write_meta", "commit_staging", "fsync_dir", "_schema"])
 @pytest.mark.parametrize("existing_empty_dir", [False, True])
 def test_a_failed_create_leaves_nothing_behind(tmp_path, monkeypatch, failing, existing_empty_dir):
     path = tmp_path / "cat"
@@ -104,13 +103,13 @@ KILLED_CREATE = textwrap.dedent("""
 
     path, when = sys.argv[1], sys.argv[2]
     if when == "metadata":
-        edge_catalog._write_meta = lambda *a, **k: os._exit(9)
+        edge_catalog.write_meta = lambda *a, **k: os._exit(9)
     else:
-        commit = edge_catalog._commit
+        commit = edge_catalog.commit_staging
         def commit_then_die(staging, target):
             commit(staging, target)
             os._exit(9)
-        edge_catalog._commit = commit_then_die
+        edge_catalog.commit_staging = commit_then_die
     EdgeCatalog.create(path, vectors={"dense": (16, "cosine")}, tenant_field="tenant", payload_indexes={"rank": "integer"})
 """)
 
@@ -139,12 +138,12 @@ def test_a_live_creation_is_not_swept_but_a_dead_one_is(tmp_path):
     live.mkdir()
     dead.mkdir()
     (dead / "genseek.lock").write_text("123")
-    fd = _lock(live)  # another create() building right now
+    fd = lock_directory(live)  # another create() building right now
     try:
         EdgeCatalog.create(path, **CREATE).close()
         assert staging_dirs(path) == [live.name]
     finally:
-        _unlock(fd)
+        unlock_directory(fd)
 
 
 def test_create_needs_a_new_or_empty_directory(tmp_path):

@@ -34,15 +34,13 @@ A stale index never makes results wrong — Edge scans unindexed segments exactl
 
 from __future__ import annotations
 
-import errno
 import json
-import math
 import os
 import shutil
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -52,36 +50,39 @@ import numpy as np
 from ..errors import CollectionError, ConfigError, GenseekError
 from .base import VectorSpace
 from .edge_filters import edge_module, to_edge_filter
+from .edge_rows import as_list, edge_id, json_object
+from .edge_storage import (
+    CatalogCorruptError,
+    CatalogLockedError,
+    DISTANCES,
+    META_FILE,
+    PAYLOAD_SCHEMAS,
+    SCHEMA_VERSION,
+    SHARD_DIR,
+    STAGING_INFIX,
+    call_edge,
+    commit_staging,
+    fsync_dir,
+    lock_directory,
+    no_catalog_message,
+    prepare_target,
+    read_meta,
+    readable_name,
+    sweep_staging,
+    unlock_directory,
+    write_meta,
+)
 
-try:  # POSIX advisory locks; on other platforms Edge's own WAL lock is the only guard
-    import fcntl
-except ImportError:  # pragma: no cover
-    fcntl = None  # type: ignore[assignment]
 
 OnStale = Literal["warn", "error", "optimize", "ignore"]
 
-SCHEMA_VERSION = 1
-META_FILE = "genseek-catalog.json"
-LOCK_FILE = "genseek.lock"
-SHARD_DIR = "shard"
-#: Infix of the hidden sibling directory a catalog is built in before it is renamed into place.
-STAGING_INFIX = ".genseek-creating-"
-_I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
-_U64_MAX = 2**64 - 1
 #: Writes since the last ``optimize()`` tolerated before the index counts as stale; also the
 #: size from which a single :meth:`EdgeCatalog.upsert` counts as a bulk load and optimizes.
 DEFAULT_STALE_TOLERANCE = 1000
-_DISTANCES = {"cosine": "Cosine", "dot": "Dot", "euclid": "Euclid", "manhattan": "Manhattan"}
-_SCHEMAS = ("keyword", "integer", "float", "bool", "geo", "text", "datetime", "uuid")
 
 
-class CatalogLockedError(GenseekError):
-    """The catalog directory is already open in another process (or another handle)."""
 
 
-class CatalogCorruptError(GenseekError):
-    """The catalog's ``genseek-catalog.json`` is damaged (not JSON, wrong types, missing keys), or
-    its shard directory is missing. The message names the file and how to repair it."""
 
 
 class StaleIndexError(GenseekError):
@@ -136,8 +137,8 @@ def _normalise_vectors(vectors: Any) -> list[VectorSpace]:
     if "" in names and len(names) > 1:
         raise ConfigError("the unnamed vector (name None) cannot be combined with named vectors")
     for space in spaces:
-        if space.distance not in _DISTANCES:
-            raise ConfigError(f"vector {space.name!r}: distance must be one of {sorted(_DISTANCES)}, got {space.distance!r}")
+        if space.distance not in DISTANCES:
+            raise ConfigError(f"vector {space.name!r}: distance must be one of {sorted(DISTANCES)}, got {space.distance!r}")
         if space.dim < 1:
             raise ConfigError(f"vector {space.name!r}: size must be >= 1, got {space.dim}")
     return spaces
@@ -145,8 +146,8 @@ def _normalise_vectors(vectors: Any) -> list[VectorSpace]:
 
 def _schema(schema: str, *, is_tenant: bool) -> Any:
     qe = edge_module()
-    if schema not in _SCHEMAS:
-        raise ConfigError(f"payload index schema must be one of {_SCHEMAS}, got {schema!r}")
+    if schema not in PAYLOAD_SCHEMAS:
+        raise ConfigError(f"payload index schema must be one of {PAYLOAD_SCHEMAS}, got {schema!r}")
     if is_tenant:
         if schema == "keyword":
             return qe.KeywordIndexParams(is_tenant=True)
@@ -232,8 +233,8 @@ class EdgeCatalog:
         for field_name, schema in {**indexes, **({tenant_field: tenant_schema} if tenant_field else {})}.items():
             if not isinstance(field_name, str) or not field_name:
                 raise ConfigError(f"payload index field must be a non-empty key, got {field_name!r}")
-            if schema not in _SCHEMAS:  # validate before anything is written
-                raise ConfigError(f"payload index {field_name!r}: schema must be one of {_SCHEMAS}, got {schema!r}")
+            if schema not in PAYLOAD_SCHEMAS:  # validate before anything is written
+                raise ConfigError(f"payload index {field_name!r}: schema must be one of {PAYLOAD_SCHEMAS}, got {schema!r}")
         if tenant_field is not None:
             _schema(tenant_schema, is_tenant=True)  # a tenant schema Edge cannot mark is refused here
             if indexes.get(tenant_field, tenant_schema) != tenant_schema:
@@ -244,12 +245,12 @@ class EdgeCatalog:
             indexes.pop(tenant_field, None)
         name = name or path.resolve().name
         target = Path(os.path.abspath(path))  # "..", "." resolved; the staging directory is its sibling
-        _prepare_target(target)
+        prepare_target(target)
         target.parent.mkdir(parents=True, exist_ok=True)
-        _sweep_staging(target)
+        sweep_staging(target)
         memory = qe.Memory.Cold if on_disk else None
         params = {
-            (s.name or ""): qe.EdgeVectorParams(size=s.dim, distance=getattr(qe.Distance, _DISTANCES[s.distance]), memory=memory)
+            (s.name or ""): qe.EdgeVectorParams(size=s.dim, distance=getattr(qe.Distance, DISTANCES[s.distance]), memory=memory)
             for s in spaces
         }
         config = qe.EdgeConfig(
@@ -261,8 +262,8 @@ class EdgeCatalog:
         staging.mkdir()
         lock_fd: int | None = None
         try:
-            lock_fd = _lock(staging)  # the flock stays on the file when the directory is renamed
-            shard = _call_edge(lambda: qe.EdgeShard.create(str(staging / SHARD_DIR), config), staging)
+            lock_fd = lock_directory(staging)  # the flock stays on the file when the directory is renamed
+            shard = call_edge(lambda: qe.EdgeShard.create(str(staging / SHARD_DIR), config), staging)
             created: dict[str, str] = {}
             try:
                 if tenant_field is not None:
@@ -282,18 +283,18 @@ class EdgeCatalog:
                 "payload_indexes": created,
                 "index": {"writes_since_optimize": 0, "unindexed_at_optimize": 0, "last_optimize_s": None},
             }
-            _write_meta(staging / META_FILE, meta)
-            _fsync_dir(staging)
-            _commit(staging, target)
+            write_meta(staging / META_FILE, meta)
+            fsync_dir(staging)
+            commit_staging(staging, target)
         except BaseException:
-            _unlock(lock_fd)
+            unlock_directory(lock_fd)
             shutil.rmtree(staging, ignore_errors=True)
             raise
         try:  # committed: ``path`` holds a complete catalog, still locked by us
-            _fsync_dir(target.parent)
-            shard = _call_edge(lambda: qe.EdgeShard.load(str(path / SHARD_DIR)), path)
+            fsync_dir(target.parent)
+            shard = call_edge(lambda: qe.EdgeShard.load(str(path / SHARD_DIR)), path)
         except BaseException:
-            _unlock(lock_fd)
+            unlock_directory(lock_fd)
             raise
         return cls(path, meta, shard, lock_fd, on_stale=on_stale, stale_tolerance=stale_tolerance)
 
@@ -315,19 +316,19 @@ class EdgeCatalog:
         path = Path(path)
         meta_file = path / META_FILE
         if not meta_file.exists():
-            raise CollectionError(_no_catalog_message(path))
-        meta = _read_meta(meta_file)
+            raise CollectionError(no_catalog_message(path))
+        meta = read_meta(meta_file)
         if not (path / SHARD_DIR).is_dir():
             raise CatalogCorruptError(
                 f"{meta_file} describes catalog {meta['name']!r} but {path / SHARD_DIR} (its Edge shard, where the "
                 "points are) is missing; restore the shard directory from a backup, or move "
                 f"{path} aside and create the catalog again (build_catalog / catalog_from_qdrant)"
             )
-        lock_fd = _lock(path)
+        lock_fd = lock_directory(path)
         try:
-            shard = _call_edge(lambda: qe.EdgeShard.load(str(path / SHARD_DIR)), path)
+            shard = call_edge(lambda: qe.EdgeShard.load(str(path / SHARD_DIR)), path)
         except BaseException:
-            _unlock(lock_fd)
+            unlock_directory(lock_fd)
             raise
         return cls(path, meta, shard, lock_fd, on_stale=on_stale, stale_tolerance=stale_tolerance)
 
@@ -369,7 +370,7 @@ class EdgeCatalog:
             )
         if meta_file.exists():
             try:
-                _read_meta(meta_file)
+                read_meta(meta_file)
             except CatalogCorruptError:
                 pass
             else:
@@ -377,11 +378,11 @@ class EdgeCatalog:
         spaces = _shard_vectors(shard_dir)
         _check_on_stale(on_stale)
         _check_stale_tolerance(stale_tolerance)
-        lock_fd = _lock(path)
+        lock_fd = lock_directory(path)
         try:
-            shard = _call_edge(lambda: qe.EdgeShard.load(str(shard_dir)), path)
+            shard = call_edge(lambda: qe.EdgeShard.load(str(shard_dir)), path)
         except BaseException:
-            _unlock(lock_fd)
+            unlock_directory(lock_fd)
             raise
         try:
             indexes, tenant_field = _shard_indexes(shard)
@@ -389,7 +390,7 @@ class EdgeCatalog:
             unindexed = max(0, int(info.points_count) * len(spaces) - int(info.indexed_vectors_count))
             meta = {
                 "schema_version": SCHEMA_VERSION,
-                "name": name or _readable_name(meta_file) or path.resolve().name,
+                "name": name or readable_name(meta_file) or path.resolve().name,
                 "vectors": [{"name": s.name, "dim": s.dim, "distance": s.distance} for s in spaces],
                 "tenant_field": tenant_field,
                 "payload_indexes": indexes,
@@ -397,10 +398,10 @@ class EdgeCatalog:
             }
             if meta_file.exists():
                 os.replace(meta_file, meta_file.with_name(META_FILE + ".damaged"))
-            _write_meta(meta_file, meta)
+            write_meta(meta_file, meta)
         except BaseException:
             shard.close()
-            _unlock(lock_fd)
+            unlock_directory(lock_fd)
             raise
         return cls(path, meta, shard, lock_fd, on_stale=on_stale, stale_tolerance=stale_tolerance)
 
@@ -515,8 +516,8 @@ class EdgeCatalog:
         qe = edge_module()
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ConfigError(f"batch_size must be a positive integer, got {batch_size!r}")
-        ids = _as_list(ids, "ids")
-        point_ids = [_edge_id(pid, row) for row, pid in enumerate(ids)]
+        ids = as_list(ids, "ids")
+        point_ids = [edge_id(pid, row) for row, pid in enumerate(ids)]
         columns = self._vector_columns(vectors, len(ids), ids)
         clean = self._clean_payloads(payloads, ids)
         n_batches = (len(ids) + batch_size - 1) // batch_size
@@ -548,7 +549,7 @@ class EdgeCatalog:
                     "every point of a multi-tenant catalog needs one"
                 )
             return None
-        payloads = _as_list(payloads, "payloads")
+        payloads = as_list(payloads, "payloads")
         if len(payloads) != len(ids):
             raise ConfigError(f"got {len(payloads)} payloads for {len(ids)} ids")
         clean: list[dict[str, Any] | None] = []
@@ -560,7 +561,7 @@ class EdgeCatalog:
             if not isinstance(payload, Mapping):
                 raise ConfigError(f"{where} must be a mapping (or None), got {type(payload).__name__}")
             try:
-                clean.append(_json_object(payload, [where]))
+                clean.append(json_object(payload, [where]))
             except RecursionError:
                 raise ConfigError(f"{where} is nested too deeply (or contains itself); payloads must be plain JSON") from None
         if self.tenant_field is not None:
@@ -586,8 +587,8 @@ class EdgeCatalog:
         Every id is checked first (as in :meth:`upsert`); a bad one deletes nothing.
         """
         qe = edge_module()
-        ids = _as_list(ids, "ids")
-        self.shard.update(qe.UpdateOperation.delete_points([_edge_id(pid, row) for row, pid in enumerate(ids)]))
+        ids = as_list(ids, "ids")
+        self.shard.update(qe.UpdateOperation.delete_points([edge_id(pid, row) for row, pid in enumerate(ids)]))
         self._meta["index"]["writes_since_optimize"] += len(ids)
         self._save_meta()
 
@@ -704,7 +705,7 @@ class EdgeCatalog:
             self._shard.close()
         finally:
             self._shard = None
-            _unlock(self._lock_fd)
+            unlock_directory(self._lock_fd)
             self._lock_fd = None
 
     def _discard(self, *, keep_directory: bool = False) -> None:
@@ -720,7 +721,7 @@ class EdgeCatalog:
                 if keep_directory:
                     self.path.mkdir(parents=True, exist_ok=True)
             finally:
-                _unlock(self._lock_fd)
+                unlock_directory(self._lock_fd)
                 self._lock_fd = None
 
     def __enter__(self) -> EdgeCatalog:
@@ -736,7 +737,7 @@ class EdgeCatalog:
             pass
 
     def _save_meta(self) -> None:
-        _write_meta(self.path / META_FILE, self._meta)
+        write_meta(self.path / META_FILE, self._meta)
 
 
 # -- helpers ---------------------------------------------------------------------------------------
@@ -753,251 +754,32 @@ def _check_stale_tolerance(value: Any) -> int:
 
 
 # -- metadata file and atomic creation -----------------------------------------------------------------
-_REPAIR_HINT = (
-    "Repair it with EdgeCatalog.repair({path!r}) (rebuilds the file from the shard; pass name= if the "
-    "catalog's collection name was not {dirname!r}), or restore the file from a backup. The points in "
-    "the shard are not affected."
-)
 
 
-def _corrupt(meta_file: Path, problem: str) -> CatalogCorruptError:
-    hint = _REPAIR_HINT.format(path=str(meta_file.parent), dirname=meta_file.parent.resolve().name)
-    return CatalogCorruptError(f"{meta_file} is damaged: {problem}. {hint}")
 
 
-def _read_meta(meta_file: Path) -> dict[str, Any]:
-    """Load and check ``genseek-catalog.json``; :class:`CatalogCorruptError` names what is wrong."""
-    try:
-        text = meta_file.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise _corrupt(meta_file, f"it is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except OSError as exc:
-        raise CatalogCorruptError(
-            f"cannot read {meta_file} ({exc.strerror or exc}); check the file's permissions and the disk"
-        ) from exc
-    if not text.strip():
-        raise _corrupt(meta_file, "the file is empty (a write that never finished)")
-    try:
-        meta = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise _corrupt(
-            meta_file, f"it is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}; truncated?)"
-        ) from None
-    if not isinstance(meta, dict):
-        raise _corrupt(meta_file, f"the top level must be a JSON object, not {type(meta).__name__}")
-    version = meta.get("schema_version")
-    if isinstance(version, int) and not isinstance(version, bool) and version != SCHEMA_VERSION:
-        raise ConfigError(
-            f"{meta_file}: schema_version {version!r} is not supported (expected {SCHEMA_VERSION}); open the catalog "
-            "with the genseek version that wrote it"
-        )
-    problems = _meta_problems(meta)
-    if problems:
-        raise _corrupt(meta_file, "; ".join(problems))
-    meta["index"].setdefault("unindexed_at_optimize", 0)
-    meta["index"].setdefault("last_optimize_s", None)
-    return meta
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _meta_problems(meta: dict[str, Any]) -> list[str]:
-    """Every problem of a parsed metadata object, by key (empty when it is usable)."""
-    required = ("schema_version", "name", "vectors", "tenant_field", "payload_indexes", "index")
-    missing = [key for key in required if key not in meta]
-    problems = [f"missing key(s) {missing}"] if missing else []
-    if "schema_version" in meta and not _is_int(meta["schema_version"]):
-        problems.append(f"'schema_version' must be an integer, got {meta['schema_version']!r}")
-    if "name" in meta and (not isinstance(meta["name"], str) or not meta["name"]):
-        problems.append(f"'name' must be a non-empty string, got {meta['name']!r}")
-    if "vectors" in meta:
-        vectors = meta["vectors"]
-        if not isinstance(vectors, list) or not vectors:
-            problems.append(f"'vectors' must be a non-empty list, got {vectors!r}")
-        else:
-            for i, vector in enumerate(vectors):
-                where = f"'vectors'[{i}]"
-                if not isinstance(vector, dict):
-                    problems.append(f"{where} must be an object, got {vector!r}")
-                    continue
-                lacking = [k for k in ("name", "dim", "distance") if k not in vector]
-                if lacking:
-                    problems.append(f"{where} lacks {lacking}")
-                if "name" in vector and vector["name"] is not None and not isinstance(vector["name"], str):
-                    problems.append(f"{where}.name must be a string or null, got {vector['name']!r}")
-                if "dim" in vector and (not _is_int(vector["dim"]) or vector["dim"] < 1):
-                    problems.append(f"{where}.dim must be a positive integer, got {vector['dim']!r}")
-                if "distance" in vector and vector["distance"] not in _DISTANCES:
-                    problems.append(f"{where}.distance must be one of {sorted(_DISTANCES)}, got {vector['distance']!r}")
-    if "tenant_field" in meta and meta["tenant_field"] is not None and (
-        not isinstance(meta["tenant_field"], str) or not meta["tenant_field"]
-    ):
-        problems.append(f"'tenant_field' must be a payload key or null, got {meta['tenant_field']!r}")
-    if "payload_indexes" in meta:
-        indexes = meta["payload_indexes"]
-        if not isinstance(indexes, dict):
-            problems.append(f"'payload_indexes' must be an object, got {indexes!r}")
-        else:
-            bad = {k: v for k, v in indexes.items() if v not in _SCHEMAS}
-            if bad:
-                problems.append(f"'payload_indexes' has unknown schema(s) {bad} (known: {list(_SCHEMAS)})")
-    if "index" in meta:
-        index = meta["index"]
-        if not isinstance(index, dict):
-            problems.append(f"'index' must be an object, got {index!r}")
-        else:
-            for key in ("writes_since_optimize", "unindexed_at_optimize"):
-                if key in index and (not _is_int(index[key]) or index[key] < 0):
-                    problems.append(f"'index'.{key} must be a non-negative integer, got {index[key]!r}")
-            if "writes_since_optimize" not in index:
-                problems.append("'index' lacks 'writes_since_optimize'")
-            last = index.get("last_optimize_s")
-            if last is not None and (isinstance(last, bool) or not isinstance(last, (int, float))):
-                problems.append(f"'index'.last_optimize_s must be a number or null, got {last!r}")
-    return problems
 
 
-def _readable_name(meta_file: Path) -> str | None:
-    """The ``name`` of a damaged metadata file, when it can still be read."""
-    try:
-        name = json.loads(meta_file.read_text(encoding="utf-8")).get("name")
-    except Exception:  # noqa: BLE001 - damaged: no name to recover
-        return None
-    return name if isinstance(name, str) and name else None
 
 
-def _write_meta(target: Path, meta: dict[str, Any]) -> None:
-    """Write the metadata atomically and durably (temporary file, fsync, rename)."""
-    tmp = target.with_name(target.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(json.dumps(meta, indent=2, sort_keys=True))
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, target)
 
 
-def _fsync_dir(path: Path) -> None:
-    """Make a rename in ``path`` durable (best effort where directories cannot be opened)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # pragma: no cover - e.g. Windows
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
 
 
-def _staging_dirs(path: Path) -> list[Path]:
-    """Hidden sibling directories in which a catalog for ``path`` is (or was) being built."""
-    parent = path.parent
-    if not parent.is_dir():
-        return []
-    prefix = f".{path.name}{STAGING_INFIX}"
-    return sorted(p for p in parent.iterdir() if p.name.startswith(prefix) and p.is_dir())
 
 
-def _sweep_staging(path: Path) -> None:
-    """Delete the staging directories of creations that died (their lock is free)."""
-    for staging in _staging_dirs(path):
-        lock_file = staging / LOCK_FILE
-        if not lock_file.exists():
-            if time.time() - staging.stat().st_mtime > 3600:  # died before it took its lock
-                shutil.rmtree(staging, ignore_errors=True)
-            continue
-        try:
-            fd = _lock(staging)
-        except CatalogLockedError:
-            continue  # another create() is building it right now
-        try:
-            shutil.rmtree(staging, ignore_errors=True)
-        finally:
-            _unlock(fd)
 
 
-def _prepare_target(path: Path) -> None:
-    """Check that ``path`` can receive a new catalog: absent, empty, or the empty shard left by an
-    interrupted ``create`` of an older genseek (cleared here). Refuses anything else."""
-    if not path.exists():
-        return
-    if not path.is_dir():
-        raise ConfigError(f"{path} is a file, not a directory; choose a new or empty directory for the Edge catalog")
-    if (path / META_FILE).exists():
-        raise ConfigError(f"{path} already holds an Edge catalog; open it with EdgeCatalog.open({str(path)!r})")
-    entries = set(os.listdir(path))
-    if not entries:
-        return
-    if not entries <= {SHARD_DIR, LOCK_FILE, META_FILE + ".tmp"} or not (path / SHARD_DIR).is_dir():
-        listing = ", ".join(sorted(entries)[:5]) + (" …" if len(entries) > 5 else "")
-        raise ConfigError(
-            f"{path} is not empty ({listing}) and holds no Edge catalog; an Edge catalog owns its directory, so create "
-            "it in a new or empty one"
-        )
-    # an Edge shard without genseek-catalog.json: an interrupted create() of an older genseek, or a bare shard
-    fd = _lock(path)
-    try:
-        points = _shard_points(path / SHARD_DIR)
-        if points != 0:
-            held = "cannot be read" if points is None else f"holds {points} point(s)"
-            raise ConfigError(
-                f"{path} holds an Edge shard without {META_FILE} that {held}; create() replaces only an empty leftover "
-                f"shard. Run EdgeCatalog.repair({str(path)!r}) to make it a catalog, or move it aside"
-            )
-        shutil.rmtree(path / SHARD_DIR)
-        for leftover in (META_FILE + ".tmp", LOCK_FILE):
-            try:
-                os.unlink(path / leftover)
-            except FileNotFoundError:
-                pass
-    finally:
-        _unlock(fd)
 
 
-def _shard_points(shard_dir: Path) -> int | None:
-    """Points in the shard at ``shard_dir`` (``None`` when it cannot be loaded)."""
-    qe = edge_module()
-    try:
-        shard = qe.EdgeShard.load(str(shard_dir))
-    except Exception:  # noqa: BLE001 - Edge raises bare exceptions for unreadable shards
-        return None
-    try:
-        return int(shard.info().points_count)
-    finally:
-        shard.close()
 
 
-def _commit(staging: Path, path: Path) -> None:
-    """Rename the finished ``staging`` directory to ``path`` (atomic; replaces an empty directory)."""
-    try:
-        os.rename(staging, path)
-    except OSError as exc:
-        if exc.errno in (errno.ENOTEMPTY, errno.EEXIST, errno.EISDIR, errno.ENOTDIR):
-            raise ConfigError(
-                f"{path} was filled while the Edge catalog was being created there (another create()?); "
-                f"open it with EdgeCatalog.open({str(path)!r}) if it is a catalog, or choose another directory"
-            ) from exc
-        raise
 
 
-def _no_catalog_message(path: Path) -> str:
-    base = f"{path} holds no genseek Edge catalog ({META_FILE} missing)"
-    if (path / SHARD_DIR).is_dir():
-        return (
-            f"{base}, only an Edge shard ({path / SHARD_DIR}): a create() that was interrupted (older genseek) or a "
-            f"bare Edge shard. Run EdgeCatalog.repair({str(path)!r}) to rebuild the metadata from the shard, or "
-            f"EdgeCatalog.create({str(path)!r}, vectors=...) to start again (it replaces an empty leftover shard)"
-        )
-    staging = _staging_dirs(path)
-    if staging:
-        return (
-            f"{base}: its creation was interrupted (leftover {staging[0].name} in {path.parent}). Run "
-            "EdgeCatalog.create again (it sweeps the leftover) or genseek.adapters.qdrant_edge.build_catalog"
-        )
-    return f"{base}; create one with EdgeCatalog.create or genseek.adapters.qdrant_edge.build_catalog"
 
 
 def _shard_vectors(shard_dir: Path) -> list[VectorSpace]:
@@ -1005,7 +787,7 @@ def _shard_vectors(shard_dir: Path) -> list[VectorSpace]:
     config_file = shard_dir / "edge_config.json"
     try:
         vectors = json.loads(config_file.read_text(encoding="utf-8"))["vectors"]
-        by_distance = {v: k for k, v in _DISTANCES.items()}
+        by_distance = {v: k for k, v in DISTANCES.items()}
         spaces = [
             VectorSpace(name or None, int(params["size"]), by_distance[params["distance"]])
             for name, params in (vectors.items() if isinstance(vectors, dict) and "size" not in vectors else [("", vectors)])
@@ -1024,7 +806,7 @@ def _shard_indexes(shard: Any) -> tuple[dict[str, str], str | None]:
     tenant = None
     for field_name, info in (shard.info().payload_schema or {}).items():
         schema = str(info.data_type).rsplit(".", 1)[-1].lower()
-        if schema not in _SCHEMAS:
+        if schema not in PAYLOAD_SCHEMAS:
             continue
         indexes[field_name] = schema
         params = info.params
@@ -1033,135 +815,20 @@ def _shard_indexes(shard: Any) -> tuple[dict[str, str], str | None]:
     return indexes, tenant
 
 
-def _as_list(values: Any, what: str) -> list[Any]:
-    if isinstance(values, (str, bytes, Mapping)):
-        raise ConfigError(f"{what} must be a sequence with one entry per point, got a {type(values).__name__}")
-    try:
-        return list(values)
-    except TypeError:
-        raise ConfigError(f"{what} must be a sequence with one entry per point, got {type(values).__name__}") from None
 
 
-def _edge_id(pid: Any, row: int | None = None) -> Any:
-    """``pid`` as Edge takes it: an int in ``[0, 2**64)`` or a UUID string; else :class:`ConfigError`."""
-    where = f"point id {pid!r}" + (f" (row {row})" if row is not None else "")
-    if isinstance(pid, (int, np.integer)) and not isinstance(pid, (bool, np.bool_)):
-        value = int(pid)
-        if not 0 <= value <= _U64_MAX:
-            raise ConfigError(
-                f"{where}: point ids must be unsigned integers (0 … 2**64-1) or UUID strings; nothing was written"
-            )
-        return value
-    if isinstance(pid, uuid.UUID):
-        return str(pid)
-    if isinstance(pid, str):
-        try:
-            uuid.UUID(pid)
-        except ValueError:
-            raise ConfigError(
-                f"{where}: point ids must be unsigned integers or UUID strings (e.g. str(uuid.uuid4())); "
-                "nothing was written"
-            ) from None
-        return pid
-    raise ConfigError(
-        f"{where}: point ids must be unsigned integers or UUID strings, not {type(pid).__name__}; nothing was written"
-    )
 
 
-def _json_object(payload: Mapping[Any, Any], path: list[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in payload.items():
-        if not isinstance(key, str):
-            raise ConfigError(f"{''.join(path)}: payload keys must be strings, got {key!r}")
-        path.append(f"[{key!r}]")
-        out[key] = _json_value(value, path)
-        path.pop()
-    return out
 
 
-def _json_value(value: Any, path: list[str]) -> Any:
-    """``value`` as plain JSON (see :meth:`EdgeCatalog.upsert`); ``path`` locates it in errors."""
-    if value is None or isinstance(value, (str, bool)):
-        return value
-    if isinstance(value, np.bool_):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        number = int(value)
-        if not _I64_MIN <= number <= _I64_MAX:
-            raise ConfigError(
-                f"{''.join(path)}: the integer {number} is outside Qdrant's signed 64-bit range (-2**63 … 2**63-1), "
-                "where Edge would silently store it as an inexact float; store it as a string"
-            )
-        return number
-    if isinstance(value, (float, np.floating)):
-        number = float(value)
-        if not math.isfinite(number):
-            raise ConfigError(f"{''.join(path)}: {number} is not a finite number; JSON has no NaN or infinity — use null")
-        return number
-    if isinstance(value, Mapping):
-        return _json_object(value, path)
-    if isinstance(value, np.ndarray):
-        value = value.tolist()
-    if isinstance(value, (list, tuple)):
-        out = []
-        for i, item in enumerate(value):
-            path.append(f"[{i}]")
-            out.append(_json_value(item, path))
-            path.pop()
-        return out
-    raise ConfigError(
-        f"{''.join(path)}: a {type(value).__name__} is not JSON (payload values are strings, numbers, booleans, None, "
-        "lists and mappings); convert it first, e.g. a datetime to an ISO 8601 string"
-    )
 
 
-def _lock(path: Path) -> int | None:
-    """Take the catalog's exclusive lock, or raise :class:`CatalogLockedError`."""
-    if fcntl is None:  # pragma: no cover
-        return None
-    fd = os.open(path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        holder = ""
-        try:
-            holder = os.read(fd, 64).decode(errors="replace").strip()
-        except OSError:
-            pass
-        os.close(fd)
-        raise CatalogLockedError(_locked_message(path, holder)) from None
-    os.ftruncate(fd, 0)
-    os.write(fd, str(os.getpid()).encode())
-    return fd
 
 
-def _locked_message(path: Path, holder: str = "") -> str:
-    who = f" (held by process {holder})" if holder else ""
-    return (
-        f"Edge catalog at {path} is already open{who}. Qdrant Edge allows one process per directory: "
-        "close the other handle (catalog.close()), or serve the catalog from one process, or move to a "
-        "Qdrant server for shared access (docs/scaling.md)."
-    )
 
 
-def _unlock(fd: int | None) -> None:
-    if fd is None or fcntl is None:
-        return
-    try:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
 
 
-def _call_edge(fn: Callable[[], Any], path: Path) -> Any:
-    """Run an Edge open/create, turning its WAL lock failure into :class:`CatalogLockedError`."""
-    try:
-        return fn()
-    except Exception as exc:  # noqa: BLE001 - Edge raises bare Exception
-        text = str(exc)
-        if "WouldBlock" in text or "lock" in text.lower():
-            raise CatalogLockedError(_locked_message(path)) from exc
-        raise
 
 
 class _NoBar:

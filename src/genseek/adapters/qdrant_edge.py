@@ -46,6 +46,7 @@ from ..errors import CollectionError, ConfigError, InvalidRequestError
 from ..fusers.base import EngineFusion
 from .base import Adapter, AsyncAdapter, Capabilities, SeedSearch, SeedSearchResponse, VectorSpace
 from .edge_catalog import (
+    CatalogCorruptError,
     CatalogLockedError,
     EdgeCatalog,
     IndexStatus,
@@ -298,6 +299,7 @@ class AsyncEdgeAdapter(AsyncAdapter):
 
 __all__ = [
     "AsyncEdgeAdapter",
+    "CatalogCorruptError",
     "CatalogLockedError",
     "EdgeAdapter",
     "EdgeCatalog",
