@@ -5,7 +5,7 @@ Loads a local LAION checkpoint (``630k-best.pt``, ``630k-audioset-best.pt``, the
 through laion-clap's own loader, which unpickles arbitrary code and downloads when no path is
 given. Audio is resampled to 48 kHz, cut into 10-second windows, each window embedded, and the
 window vectors mean-pooled and re-normalised (optionally returned as a sequence for sequence
-priors: GD-Retriever's 1 Hz chunk sequences, DESIGN.md §2.2). Text is tokenised by RoBERTa.
+priors, as GD-Retriever's 1 Hz chunk sequences). Text is tokenised by RoBERTa.
 
 laion-clap constructs its text branch with ``RobertaModel.from_pretrained("roberta-base")``. With
 genseek, that happens with ``HF_HUB_OFFLINE=1`` and resolves either from the Hugging Face cache

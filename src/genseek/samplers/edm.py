@@ -1,7 +1,7 @@
 """EDM maths of the Diff4Steer prior, as small pure torch functions.
 
-Everything here follows Diff4Steer appendix A.1.2 (``shared/seeds/diff4steer-paper.txt``), which
-itself follows Karras et al. 2022 ("EDM"):
+Everything here follows Diff4Steer (arXiv:2412.04746) appendix A.1.2, which itself follows
+Karras et al. 2022 ("EDM"):
 
 * preconditioning ``D(z̃, σ, q) = c_skip(σ)·z̃ + c_out(σ)·F(c_in(σ)·z̃, c_noise(σ), q)`` (eq. 8)
   with the coefficients of eq. 9–12 — :func:`c_skip`, :func:`c_out`, :func:`c_in`, :func:`c_noise`,

@@ -17,7 +17,8 @@ def clustered_vectors(
 
     Returns ``(vectors (n, dim) float32, cluster labels (n,) int)``. Low intrinsic dimension and
     clustering make nearest-neighbour structure look like real embeddings (i.i.d. random
-    high-dimensional vectors do not, see DESIGN.md §4).
+    high-dimensional vectors do not: their distances concentrate, so every point is about as
+    near as every other).
     """
     rng = np.random.default_rng(seed)
     basis = np.linalg.qr(rng.standard_normal((dim, intrinsic_dim)))[0].T  # (k, dim), orthonormal rows
