@@ -14,6 +14,7 @@ from genseek.testing import clustered_vectors, make_collection
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")  # Haystack sends usage data from Pipeline.run otherwise
 
 TENANTS = ("acme", "globex", "initech")
 

@@ -19,6 +19,7 @@ from ..errors import GenseekError
 COMMANDS: tuple[str, ...] = (
     "genseek.cli.plugins",
     "genseek.cli.demo",
+    "genseek.cli.compare",
     "genseek.cli.pseudolabel",
     "genseek.cli.train",
     "genseek.cli.eval",
