@@ -78,6 +78,19 @@ def parse_version(text: str | None) -> tuple[int, int, int] | None:
     return int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)
 
 
+#: The one table of distances: genseek's names (``VectorSpace.distance``, encoder ``distance``,
+#: migration plans) → qdrant-client's ``models.Distance``, whose values ("Cosine", …) are also
+#: Qdrant Edge's ``Distance`` member names.
+DISTANCES: dict[str, models.Distance] = {
+    "cosine": models.Distance.COSINE,
+    "dot": models.Distance.DOT,
+    "euclid": models.Distance.EUCLID,
+    "manhattan": models.Distance.MANHATTAN,
+}
+#: ``models.Distance`` → genseek's name (the inverse of :data:`DISTANCES`).
+DISTANCE_NAMES: dict[models.Distance, str] = {distance: name for name, distance in DISTANCES.items()}
+
+
 @dataclass(frozen=True)
 class VectorSpace:
     """One (named) vector of a collection: its name (``None`` = the unnamed default), size, distance.
@@ -204,6 +217,8 @@ __all__ = [
     "Adapter",
     "AsyncAdapter",
     "Capabilities",
+    "DISTANCES",
+    "DISTANCE_NAMES",
     "FEATURE_VERSIONS",
     "SeedSearch",
     "SeedSearchResponse",

@@ -54,7 +54,7 @@ from .edge_rows import as_list, edge_id, json_object
 from .edge_storage import (
     CatalogCorruptError,
     CatalogLockedError,
-    DISTANCES,
+    EDGE_DISTANCES,
     META_FILE,
     PAYLOAD_SCHEMAS,
     SCHEMA_VERSION,
@@ -137,8 +137,8 @@ def _normalise_vectors(vectors: Any) -> list[VectorSpace]:
     if "" in names and len(names) > 1:
         raise ConfigError("the unnamed vector (name None) cannot be combined with named vectors")
     for space in spaces:
-        if space.distance not in DISTANCES:
-            raise ConfigError(f"vector {space.name!r}: distance must be one of {sorted(DISTANCES)}, got {space.distance!r}")
+        if space.distance not in EDGE_DISTANCES:
+            raise ConfigError(f"vector {space.name!r}: distance must be one of {sorted(EDGE_DISTANCES)}, got {space.distance!r}")
         if space.dim < 1:
             raise ConfigError(f"vector {space.name!r}: size must be >= 1, got {space.dim}")
     return spaces
@@ -250,7 +250,7 @@ class EdgeCatalog:
         sweep_staging(target)
         memory = qe.Memory.Cold if on_disk else None
         params = {
-            (s.name or ""): qe.EdgeVectorParams(size=s.dim, distance=getattr(qe.Distance, DISTANCES[s.distance]), memory=memory)
+            (s.name or ""): qe.EdgeVectorParams(size=s.dim, distance=getattr(qe.Distance, EDGE_DISTANCES[s.distance]), memory=memory)
             for s in spaces
         }
         config = qe.EdgeConfig(
@@ -787,7 +787,7 @@ def _shard_vectors(shard_dir: Path) -> list[VectorSpace]:
     config_file = shard_dir / "edge_config.json"
     try:
         vectors = json.loads(config_file.read_text(encoding="utf-8"))["vectors"]
-        by_distance = {v: k for k, v in DISTANCES.items()}
+        by_distance = {v: k for k, v in EDGE_DISTANCES.items()}
         spaces = [
             VectorSpace(name or None, int(params["size"]), by_distance[params["distance"]])
             for name, params in (vectors.items() if isinstance(vectors, dict) and "size" not in vectors else [("", vectors)])

@@ -17,14 +17,8 @@ import numpy as np
 from qdrant_client.http import models
 
 from ..errors import CollectionError, ConfigError
+from .base import DISTANCE_NAMES, DISTANCES
 from .edge_catalog import EdgeCatalog, _progress
-
-_DISTANCES = {
-    models.Distance.COSINE: "cosine",
-    models.Distance.DOT: "dot",
-    models.Distance.EUCLID: "euclid",
-    models.Distance.MANHATTAN: "manhattan",
-}
 
 
 def _dense_vectors(info: models.CollectionInfo, collection: str, vector_names: list[str | None] | None) -> dict[str | None, tuple[int, str]]:
@@ -46,7 +40,7 @@ def _dense_vectors(info: models.CollectionInfo, collection: str, vector_names: l
         if name not in available:
             raise CollectionError(f"collection {collection!r} has no dense vector {name!r}; it has {list(available)}")
         params = available[name]
-        out[name] = (int(params.size), _DISTANCES[params.distance])
+        out[name] = (int(params.size), DISTANCE_NAMES[params.distance])
     return out
 
 
@@ -221,9 +215,8 @@ def catalog_to_qdrant(
     tenant = catalog.tenant_field
     if shard_by_tenant and tenant is None:
         raise ConfigError("shard_by_tenant needs a catalog with a tenant_field")
-    distance = {v: k for k, v in _DISTANCES.items()}
     spaces = catalog.vector_spaces
-    params = {s.name: models.VectorParams(size=s.dim, distance=distance[s.distance]) for s in spaces}
+    params = {s.name: models.VectorParams(size=s.dim, distance=DISTANCES[s.distance]) for s in spaces}
     vectors_config = params[None] if list(params) == [None] else params
     client.create_collection(
         collection,

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, GenseekError
+from .base import DISTANCES
 from .edge_filters import edge_module
 
 try:  # POSIX advisory locks; on other platforms Edge's own WAL lock is the only guard
@@ -31,7 +32,8 @@ LOCK_FILE = "genseek.lock"
 SHARD_DIR = "shard"
 #: Infix of the hidden sibling directory a catalog is built in before it is renamed into place.
 STAGING_INFIX = ".genseek-creating-"
-DISTANCES = {"cosine": "Cosine", "dot": "Dot", "euclid": "Euclid", "manhattan": "Manhattan"}
+#: genseek distance name → Qdrant Edge ``Distance`` member name (derived from the one table).
+EDGE_DISTANCES = {name: distance.value for name, distance in DISTANCES.items()}
 PAYLOAD_SCHEMAS = ("keyword", "integer", "float", "bool", "geo", "text", "datetime", "uuid")
 
 
@@ -120,8 +122,8 @@ def meta_problems(meta: dict[str, Any]) -> list[str]:
                     problems.append(f"{where}.name must be a string or null, got {vector['name']!r}")
                 if "dim" in vector and (not is_int(vector["dim"]) or vector["dim"] < 1):
                     problems.append(f"{where}.dim must be a positive integer, got {vector['dim']!r}")
-                if "distance" in vector and vector["distance"] not in DISTANCES:
-                    problems.append(f"{where}.distance must be one of {sorted(DISTANCES)}, got {vector['distance']!r}")
+                if "distance" in vector and vector["distance"] not in EDGE_DISTANCES:
+                    problems.append(f"{where}.distance must be one of {sorted(EDGE_DISTANCES)}, got {vector['distance']!r}")
     if "tenant_field" in meta and meta["tenant_field"] is not None and (
         not isinstance(meta["tenant_field"], str) or not meta["tenant_field"]
     ):

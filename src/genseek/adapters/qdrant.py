@@ -32,14 +32,7 @@ from qdrant_client.http import models
 from ..errors import CollectionError
 from ..fusers.base import EngineFusion
 from ..locking import is_local_mode, local_client_lock
-from .base import Adapter, AsyncAdapter, Capabilities, SeedSearch, SeedSearchResponse, VectorSpace
-
-_DISTANCES = {
-    models.Distance.COSINE: "cosine",
-    models.Distance.DOT: "dot",
-    models.Distance.EUCLID: "euclid",
-    models.Distance.MANHATTAN: "manhattan",
-}
+from .base import DISTANCE_NAMES, Adapter, AsyncAdapter, Capabilities, SeedSearch, SeedSearchResponse, VectorSpace
 
 
 # -- request building, shared by the sync and async adapters ------------------------------------
@@ -143,7 +136,7 @@ def vector_space_of(info: models.CollectionInfo, collection: str, vector_name: s
             raise CollectionError(
                 f"collection {collection!r} has a single unnamed vector, not {vector_name!r}; pass vector_name=None"
             )
-        return VectorSpace(None, int(vectors.size), _DISTANCES[vectors.distance], ("", *sparse))
+        return VectorSpace(None, int(vectors.size), DISTANCE_NAMES[vectors.distance], ("", *sparse))
     named = dict(vectors or {})
     if vector_name is None:
         if len(named) != 1:
@@ -158,7 +151,7 @@ def vector_space_of(info: models.CollectionInfo, collection: str, vector_name: s
     params = named[vector_name]
     if params.multivector_config is not None:
         raise CollectionError(f"vector {vector_name!r} of {collection!r} is a multivector; genseek needs a dense vector")
-    return VectorSpace(vector_name, int(params.size), _DISTANCES[params.distance], (*sorted(named), *sparse))
+    return VectorSpace(vector_name, int(params.size), DISTANCE_NAMES[params.distance], (*sorted(named), *sparse))
 
 
 def ids_filter(ids: list[Any], scope: models.Filter | None) -> models.Filter:

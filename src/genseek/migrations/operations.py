@@ -17,18 +17,12 @@ from typing import Any
 
 from qdrant_client.http import models
 
-from ..adapters.base import Capabilities
+from ..adapters.base import DISTANCES, Capabilities
 from ..errors import CollectionError, ConfigError
 from .backfill import BackfillProgress, backfill
 from .ledger import Ledger
 from .plan import AddVector, Alias, Backfill, CreateCollection, PayloadIndex, VectorSpec
 
-_DISTANCE = {
-    "cosine": models.Distance.COSINE,
-    "dot": models.Distance.DOT,
-    "euclid": models.Distance.EUCLID,
-    "manhattan": models.Distance.MANHATTAN,
-}
 _SCHEMA = {
     "keyword": models.PayloadSchemaType.KEYWORD,
     "integer": models.PayloadSchemaType.INTEGER,
@@ -90,14 +84,14 @@ class Context:
 def vector_params(spec: VectorSpec, registry: Any) -> models.VectorParams:
     """Qdrant ``VectorParams`` for a vector spec (size and distance from the encoder's metadata)."""
     if spec.encoder is None:
-        return models.VectorParams(size=int(spec.size), distance=_DISTANCE[spec.distance], on_disk=spec.on_disk)  # type: ignore[arg-type]
+        return models.VectorParams(size=int(spec.size), distance=DISTANCES[spec.distance], on_disk=spec.on_disk)  # type: ignore[arg-type]
     info = registry.create("encoder", spec.encoder, **spec.encoder_options).info
     if info.dim is None:
         raise ConfigError(f"encoder {spec.encoder!r} does not know its size from these options; give size= explicitly")
     distance = spec.distance
     if distance == "auto":
         distance = "dot" if info.normalized and info.distance in ("cosine", "dot") else info.distance
-    return models.VectorParams(size=int(info.dim), distance=_DISTANCE[distance], on_disk=spec.on_disk)
+    return models.VectorParams(size=int(info.dim), distance=DISTANCES[distance], on_disk=spec.on_disk)
 
 
 def _same(a: models.VectorParams, b: models.VectorParams) -> bool:
