@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+if TYPE_CHECKING:
+    from ..samplers.denoisers import DenoiserConfig
 
 #: Fields that may differ between a checkpoint and the run resuming it (they do not change the maths).
 RESUMABLE_CHANGES = frozenset({"progress", "checkpoint_every", "log_every", "eval_every", "device", "threads"})
@@ -74,9 +77,18 @@ class TrainConfig(BaseModel):
             object.__setattr__(self, "cond_dropout", 0.0)  # the regression baseline never drops its condition
         if self.cond_residual is None:
             object.__setattr__(self, "cond_residual", self.architecture == "film_mlp")
-        elif self.cond_residual and self.architecture == "cross_attention":
-            raise ValueError("cond_residual applies to the film_mlp architecture only; leave it unset for cross_attention")
+        self.denoiser(query_dim=1, target_dim=1)  # run the backbone's checks (heads divide width, sizes) at once
         return self
+
+    def denoiser(self, *, query_dim: int, target_dim: int) -> DenoiserConfig:
+        """The backbone this run trains, for data of these sizes (its checks are the only ones)."""
+        from ..samplers.denoisers import DenoiserConfig
+
+        return DenoiserConfig(
+            architecture=self.architecture, target_dim=target_dim, query_dim=query_dim, width=self.width,
+            depth=self.depth, noise_embed_dim=self.noise_embed_dim, dropout=self.dropout, heads=self.heads,
+            cond_residual=bool(self.cond_residual),
+        )
 
     def fingerprint(self) -> dict:
         """The fields that must match to resume a checkpoint."""

@@ -37,7 +37,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError, WeightsError
-from ..samplers.denoisers import DenoiserConfig, count_parameters
+from ..samplers.denoisers import count_parameters
 from ..samplers.edm import denoising_loss, sample_training_sigmas, sample_training_sigmas_lognormal
 from ..samplers.weights import NormalizationConfig, PriorConfig, PriorWeights, ScheduleConfig
 from .config import TrainConfig
@@ -237,11 +237,7 @@ def prior_config(config: TrainConfig, *, sigma_data: float, query_dim: int, targ
     """The weights' :class:`PriorConfig` for a training config and measured data sizes."""
     return PriorConfig(
         kind=config.kind,
-        denoiser=DenoiserConfig(
-            architecture=config.architecture, target_dim=target_dim, query_dim=query_dim, width=config.width,
-            depth=config.depth, noise_embed_dim=config.noise_embed_dim, dropout=config.dropout, heads=config.heads,
-            cond_residual=config.cond_residual,
-        ),
+        denoiser=config.denoiser(query_dim=query_dim, target_dim=target_dim),
         sigma_data=sigma_data,
         schedule=ScheduleConfig(),
         cfg_dropout=config.cond_dropout,
