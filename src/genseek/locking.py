@@ -132,13 +132,22 @@ def thread_safe_client(client: Any) -> Any:
     proxy that runs every call under :func:`local_client_lock` (the one lock of that
     client's engine, which genseek's adapters, the tenant store and the application also take),
     so the heartbeat thread, the migrator and other threads never run a call at the same time.
-    Server clients are thread-safe and returned unchanged.
+    Server clients are thread-safe and returned unchanged. A local-mode ``AsyncQdrantClient`` is
+    refused: its calls return coroutines, which a proxy cannot hold the lock across; take
+    :func:`local_client_lock` around each awaited call instead.
     """
     if isinstance(client, _Serialized):
         return client
     lock = local_client_lock(client)
     if lock is NO_LOCK:
         return client
+    from qdrant_client import AsyncQdrantClient
+
+    if isinstance(client, AsyncQdrantClient):
+        raise TypeError(
+            "thread_safe_client() serialises synchronous clients only; for an AsyncQdrantClient in local mode, "
+            "take genseek.local_client_lock(client) around each awaited call"
+        )
     return _Serialized(client, lock)
 
 

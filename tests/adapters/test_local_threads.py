@@ -225,3 +225,21 @@ def test_async_local_client_shared_by_event_loops_in_threads(data):
     errors = _run_threads([lambda o=o: asyncio.run(loop_body(o)) for o in (0, 1000)])
     assert errors == [], [repr(e) for e in errors[:5]]
     assert len(found) == 2 * 3 * 4 and all(ids == want[tenant] for tenant, ids in found)
+
+
+def test_thread_safe_client_proxies_sync_local_mode_and_refuses_async_local_mode():
+    from qdrant_client import AsyncQdrantClient, QdrantClient
+
+    from genseek.locking import local_client_lock, thread_safe_client
+
+    client = QdrantClient(":memory:")
+    proxy = thread_safe_client(client)
+    assert proxy is not client and thread_safe_client(proxy) is proxy
+    lock = local_client_lock(client)
+    assert lock.acquire(blocking=False)  # re-entrant: the proxy's calls run under the same lock
+    try:
+        assert proxy.get_collections().collections == []
+    finally:
+        lock.release()
+    with pytest.raises(TypeError, match="local_client_lock"):
+        thread_safe_client(AsyncQdrantClient(":memory:"))

@@ -252,3 +252,12 @@ def test_bad_queries_and_qrels_files(world, capsys, tmp_path):
     queries.write_text("a\tcalm jazz\na\trock\n", encoding="utf-8")
     assert main(_base(world, "--queries", str(queries), "--no-progress")) == 1
     assert "lines 1 and 2 both have query id 'a'" in capsys.readouterr().err
+
+
+def test_qrels_need_rankings_deep_enough_for_recall_at_100(world, capsys, tmp_path):
+    queries = tmp_path / "q.txt"
+    queries.write_text("calm jazz\n", encoding="utf-8")
+    qrels = tmp_path / "qrels.txt"
+    qrels.write_text("1 0 3 1\n", encoding="utf-8")
+    assert main(_base(world, "--queries", str(queries), "--qrels", str(qrels), "--depth", "20", "--no-progress")) == 1
+    assert "needs --depth 100 or more (got 20)" in capsys.readouterr().err

@@ -17,7 +17,7 @@ pytest.importorskip("haystack")
 from haystack import Document, Pipeline  # noqa: E402
 
 import genseek.plugin.registry  # noqa: E402
-from genseek.errors import ConfigError, InvalidRequestError  # noqa: E402
+from genseek.errors import ConfigError, GenseekError, InvalidRequestError  # noqa: E402
 from genseek.integrations._haystack_filters import to_qdrant_filter  # noqa: E402
 from genseek.integrations.haystack import GenerativeRetriever  # noqa: E402
 
@@ -150,7 +150,14 @@ def test_to_dict_from_dict_round_trip_with_a_local_path(tmp_path, fill_docs, tes
     assert rebuilt.searcher is None and rebuilt.to_dict() == data  # nothing opened until warm_up / run
     documents = rebuilt.run("acoustic")["documents"]
     assert len(documents) == 3 and all(d.meta["genre"] == "folk" and d.meta["shop"] == "globex" for d in documents)
-    rebuilt.searcher.adapter.client.close()
+    # local mode allows one client per folder: a second component says so, and close() frees it
+    second = GenerativeRetriever.from_dict(data)
+    with pytest.raises(ConfigError, match="already open"):
+        second.run("acoustic")
+    rebuilt.close()
+    assert rebuilt.searcher is None
+    assert [d.id for d in second.run("acoustic")["documents"]] == [d.id for d in documents]
+    second.close()
 
     pipeline = Pipeline()
     pipeline.add_component("retriever", GenerativeRetriever.from_dict(data))
@@ -159,7 +166,7 @@ def test_to_dict_from_dict_round_trip_with_a_local_path(tmp_path, fill_docs, tes
     loaded = Pipeline.loads(pipeline.dumps(), **loads_options)
     out = loaded.run({"retriever": {"query": "acoustic"}})["retriever"]["documents"]
     assert [d.id for d in out] == [d.id for d in documents]
-    loaded.get_component("retriever").searcher.adapter.client.close()
+    loaded.get_component("retriever").close()
 
 
 def test_round_trip_with_a_searcher_factory(monkeypatch, docs_client, make_search, tenant_config, registry):
@@ -281,3 +288,15 @@ def test_filter_conversion_follows_the_payload_layout():
     nested = to_qdrant_filter({"field": "meta.genre", "operator": "==", "value": "rock"},
                               content_key="c", meta_key="meta")
     assert nested.must[0].key == "meta.genre"
+
+
+def test_a_component_that_cannot_start_does_not_keep_the_folder_locked(tmp_path, fill_docs, test_kit_registry):
+    fill_docs(QdrantClient(path=str(tmp_path))).close()
+    broken = GenerativeRetriever(path=str(tmp_path), collection_name="missing", search_options=ACME_ONLY_OPTIONS,
+                                 tenant="globex")
+    with pytest.raises(GenseekError):
+        broken.run("acoustic")
+    working = GenerativeRetriever(path=str(tmp_path), collection_name="docs", search_options=ACME_ONLY_OPTIONS,
+                                  tenant="globex")
+    assert working.run("acoustic")["documents"]
+    working.close()

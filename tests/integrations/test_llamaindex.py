@@ -88,6 +88,17 @@ def test_corrupt_stored_node_is_read_like_any_payload(encoder, make_search):
     assert set(item.node.metadata) == {"shop", "genseek"}
 
 
+@pytest.mark.parametrize("extra", [{"node_info": "hi"}, {"relationships": {"x": 1}}, {"node_info": {"start": 1}}])
+def test_ordinary_keys_named_like_legacy_llama_index_ones_stay_metadata(encoder, make_search, extra):
+    client = QdrantClient(":memory:")
+    client.create_collection("docs", vectors_config={"dense": models.VectorParams(size=32, distance="Cosine")})
+    client.upsert("docs", [models.PointStruct(id=3, vector={"dense": encoder.encode("rock").tolist()},
+                                              payload={"text": "rock", "shop": "acme", **extra})])
+    [item] = GenerativeRetriever(make_search(client), tenant="acme").retrieve("rock")
+    assert item.node.text == "rock" and item.node.metadata["shop"] == "acme"
+    assert "genseek" in item.node.metadata
+
+
 def test_search_kwargs_filter_and_text_key(search):
     folk = models.Filter(must=[models.FieldCondition(key="genre", match=models.MatchValue(value="folk"))])
     nodes = GenerativeRetriever(search, tenant="initech", similarity_top_k=10, search_kwargs={"filter": folk},

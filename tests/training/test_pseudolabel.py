@@ -99,11 +99,13 @@ def test_pseudo_label_collection_refuses_what_does_not_fit(tmp_path):
 
     client, _ = _catalog(tmp_path)
     with pytest.raises(TrainingDataError, match="does not exist"):
-        pseudo_label_collection(client, "nope", VOCABULARY, joint_encoder=HashingEncoder())
+        pseudo_label_collection(client, "nope", VOCABULARY, joint_encoder=HashingEncoder(), top_k=2, per_item=1)
     with pytest.raises(TrainingDataError, match="has vectors 'audio', 'joint', so it has no vector named 'clap'"):
-        pseudo_label_collection(client, "tracks", VOCABULARY, joint_encoder=HashingEncoder(), joint_vector="clap")
+        pseudo_label_collection(client, "tracks", VOCABULARY, joint_encoder=HashingEncoder(), joint_vector="clap",
+                                top_k=2, per_item=1)
     with pytest.raises(TrainingDataError, match="16-d text vectors but vector 'joint'"):
-        pseudo_label_collection(client, "tracks", VOCABULARY, joint_encoder=HashingEncoder(dim=16), joint_vector="joint")
+        pseudo_label_collection(client, "tracks", VOCABULARY, joint_encoder=HashingEncoder(dim=16), joint_vector="joint",
+                                top_k=2, per_item=1)
     with pytest.raises(TrainingDataError, match="exceeds the vocabulary size"):
         pseudo_label_collection(client, "tracks", VOCABULARY[:2], joint_encoder=HashingEncoder(), joint_vector="joint")
     client.close()
@@ -163,7 +165,8 @@ def test_cli_errors_name_the_problem(tmp_path, testing_registry, capsys):
     client.close()
     (tmp_path / "vocab.txt").write_text("\n".join(VOCABULARY), encoding="utf-8")
     base = ["pseudo-label", "--path", str(tmp_path / "qdrant"), "--joint-vector", "joint", "--joint-encoder", "hashing",
-            "--vocabulary", str(tmp_path / "vocab.txt"), "--out", str(tmp_path / "p.npz"), "--no-progress"]
+            "--vocabulary", str(tmp_path / "vocab.txt"), "--out", str(tmp_path / "p.npz"), "--no-progress",
+            "--top-k", "3", "--per-item", "1"]
     assert main(base + ["--collection", "nope"]) == 1
     assert "collection 'nope' does not exist" in capsys.readouterr().err
     assert main(base + ["--collection", "tracks", "--top-k", "2", "--per-item", "3"]) == 1
@@ -171,3 +174,18 @@ def test_cli_errors_name_the_problem(tmp_path, testing_registry, capsys):
     assert main([*base[:6], "no-such-encoder", *base[7:], "--collection", "tracks"]) == 1
     assert "no-such-encoder" in capsys.readouterr().err
     assert not (tmp_path / "p.npz").exists()
+
+
+def test_counts_are_checked_before_the_collection_is_read(tmp_path):
+    from genseek.testing import HashingEncoder
+    from genseek.training.pseudolabel import pseudo_label_collection
+
+    client, _ = _catalog(tmp_path)
+    for top_k, per_item, message in [(3, 5, "per_item <= top_k"), (10, 3, "exceeds the vocabulary size 6"),
+                                     (True, 1, "top_k must be an integer")]:
+        with pytest.raises(TrainingDataError, match=message):  # not "does not exist": nothing was read
+            pseudo_label_collection(client, "nope", VOCABULARY, joint_encoder=HashingEncoder(), top_k=top_k,
+                                    per_item=per_item)
+    with pytest.raises(TrainingDataError, match="has vectors 'audio', 'joint', so it has no unnamed vector"):
+        pseudo_label_collection(client, "tracks", VOCABULARY, joint_encoder=HashingEncoder(), top_k=2, per_item=1)
+    client.close()

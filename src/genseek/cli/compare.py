@@ -138,6 +138,14 @@ def run(args: argparse.Namespace) -> int:
         from ..compare.plot import check_dependencies
 
         check_dependencies(args.projection)
+    evaluation = None
+    if args.queries:  # bad query or qrels files fail before any model loads
+        from ..compare.evaluate import DEFAULT_DEPTH, read_qrels, read_queries
+
+        qrels = read_qrels(args.qrels) if args.qrels else None
+        if qrels is not None and args.depth < DEFAULT_DEPTH:
+            raise ConfigError(f"--qrels measures R@{DEFAULT_DEPTH}, which needs --depth {DEFAULT_DEPTH} or more (got {args.depth})")
+        evaluation = (read_queries(args.queries), qrels)
     weights = resolve_prior(args.prior)
     registry = get_registry()
     encoder = registry.create("encoder", args.encoder, **encoder_options)
@@ -152,8 +160,8 @@ def run(args: argparse.Namespace) -> int:
             n_seeds=args.n_seeds, guidance=args.guidance, limit=args.limit, seed=args.seed, registry=registry,
         )
         settings = comparison.describe(prior=args.prior)
-        if args.queries:
-            return _run_queries(args, comparison, settings)
+        if evaluation is not None:
+            return _run_queries(args, comparison, settings, *evaluation)
         return _run_query(args, comparison, settings)
     finally:
         client.close()
@@ -200,12 +208,10 @@ def _run_query(args: argparse.Namespace, comparison: Any, settings: dict[str, An
     return 0
 
 
-def _run_queries(args: argparse.Namespace, comparison: Any, settings: dict[str, Any]) -> int:
-    from ..compare.evaluate import evaluate_queries, evaluation_lines, read_qrels, read_queries
+def _run_queries(args: argparse.Namespace, comparison: Any, settings: dict[str, Any], queries: list, qrels: Any) -> int:
+    from ..compare.evaluate import evaluate_queries, evaluation_lines
     from ..compare.table import settings_lines, wrap
 
-    queries = read_queries(args.queries)
-    qrels = read_qrels(args.qrels) if args.qrels else None
     report = evaluate_queries(comparison, queries, qrels, depth=args.depth, progress=not args.no_progress)
     if args.json:
         print(json.dumps({"settings": settings, **report}, indent=2, ensure_ascii=False, default=str))

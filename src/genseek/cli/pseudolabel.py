@@ -69,11 +69,14 @@ def run(args: argparse.Namespace) -> int:
     if args.query_encoder and args.query_encoder != args.joint_encoder:
         query_encoder = registry.create("encoder", args.query_encoder)
     client = connect(args)
-    result = pseudo_label_collection(
-        client, args.collection, vocabulary, joint_encoder=joint_encoder, joint_vector=args.joint_vector,
-        query_encoder=query_encoder, target_vector=args.target_vector, top_k=args.top_k, per_item=args.per_item,
-        seed=args.seed, progress=not args.no_progress,
-    )
+    try:
+        result = pseudo_label_collection(
+            client, args.collection, vocabulary, joint_encoder=joint_encoder, joint_vector=args.joint_vector,
+            query_encoder=query_encoder, target_vector=args.target_vector, top_k=args.top_k, per_item=args.per_item,
+            seed=args.seed, progress=not args.no_progress,
+        )
+    finally:
+        client.close()
     out = result.pairs.save(args.out)
     captions_path = out.with_suffix(".captions.jsonl")
     _write_jsonl(captions_path, result.records())

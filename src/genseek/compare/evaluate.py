@@ -148,6 +148,11 @@ def evaluate_queries(
             )
     k = comparison.limit
     depth = max(int(depth), k)
+    if qrels is not None and depth < DEFAULT_DEPTH:
+        raise ConfigError(
+            f"relevance measures include R@{DEFAULT_DEPTH}, which needs rankings {DEFAULT_DEPTH} deep; "
+            f"got depth {depth}: use --depth {DEFAULT_DEPTH} or more"
+        )
     rows: list[dict[str, Any]] = []
     rankings: dict[str, dict[str, list[str]]] = {"plain": {}, "genseek": {}}
     for query in tqdm(queries, desc="genseek compare", unit="query", disable=not progress, leave=False):

@@ -32,6 +32,7 @@ Haystack 3 deserialises only trusted modules:
 ``Pipeline.loads(text, allowed_modules=["genseek.integrations.haystack"])``.
 """
 
+import asyncio
 import importlib
 import json
 from typing import Any
@@ -128,6 +129,7 @@ class GenerativeRetriever:
         self._to_filter(filters)  # malformed filters fail here, not at the first run
         self._live = searcher is not None
         self._bound: BoundSearcher | None = None
+        self._owned_client: Any = None
         self._search_options(controls=None)
         if searcher is not None:
             self._bind(searcher)
@@ -154,9 +156,29 @@ class GenerativeRetriever:
             secret = self.api_key if self.api_key is not None else Secret.from_env_var("QDRANT_API_KEY", strict=False)
             client = QdrantClient(url=self.url, api_key=secret.resolve_value())
         else:
-            client = QdrantClient(path=self.path)
+            try:
+                client = QdrantClient(path=self.path)
+            except RuntimeError as exc:  # qdrant-client's lock on a local-mode folder
+                raise ConfigError(
+                    f"{_OWNER}: Qdrant local-mode folder {self.path!r} is already open in this or another process "
+                    f"({exc}); local mode allows one client per folder: share one searcher between components "
+                    "with searcher_factory=, close the other component (close()), or use a Qdrant server (url=)"
+                ) from exc
         collection: str = self.collection_name  # type: ignore[assignment]  # checked in __init__
-        self._bind(build_searcher(client, collection, self.search_options, owner=_OWNER))
+        try:
+            self._bind(build_searcher(client, collection, self.search_options, owner=_OWNER))
+        except BaseException:
+            client.close()  # do not keep the folder locked for a component that could not start
+            raise
+        self._owned_client = client
+
+    def close(self) -> None:
+        """Close the Qdrant client this component opened in :meth:`warm_up` (none for a searcher or a
+        factory it was given, which belong to the caller); the next run opens a new one."""
+        client, self._owned_client = self._owned_client, None
+        if client is not None:
+            self._bound = None
+            client.close()
 
     def _bind(self, searcher: Any) -> None:
         bound = bind(searcher, tenant=self.tenant, owner=_OWNER)
@@ -213,7 +235,9 @@ class GenerativeRetriever:
     async def run_async(
         self, query: str, filters: dict[str, Any] | models.Filter | None = None, top_k: int | None = None
     ):
-        """Async twin of :meth:`run` (a synchronous searcher runs in a worker thread)."""
+        """Async twin of :meth:`run` (a synchronous searcher, and building it, run in a worker thread)."""
+        if self._bound is None:
+            await asyncio.to_thread(self.warm_up)
         bound, options = self._request(filters, top_k)
         return {"documents": self._documents(await bound.asearch(query, options))}
 

@@ -116,7 +116,11 @@ class GenerativeRetriever(BaseRetriever):
         payload = dict(point.payload or {})
         node = _stored_node(payload)
         if node is None:
-            metadata, _, relationships = legacy_metadata_dict_to_node(payload, text_key=self.text_key)
+            try:
+                metadata, _, relationships = legacy_metadata_dict_to_node(payload, text_key=self.text_key)
+            except (ValueError, TypeError):  # ordinary keys named like LlamaIndex's legacy ones (node_info, …)
+                metadata = {k: v for k, v in payload.items() if k != self.text_key}
+                relationships = {}
             for key in _STORE_KEYS:
                 metadata.pop(key, None)
             text = text_at(payload, self.text_key, point.id, option="text_key", owner="GenerativeRetriever")

@@ -83,10 +83,7 @@ def pseudo_label(
     """
     items = l2_normalize(as_matrix(catalog_joint, name="catalog embeddings"))
     vocab = l2_normalize(as_matrix(vocabulary_joint, name="vocabulary embeddings", dim=items.shape[1]))
-    if not 1 <= per_item <= top_k:
-        raise TrainingDataError(f"need 1 <= per_item <= top_k, got per_item={per_item}, top_k={top_k}")
-    if top_k > len(vocab):
-        raise TrainingDataError(f"top_k={top_k} exceeds the vocabulary size {len(vocab)}; use a larger vocabulary")
+    _check_counts(top_k, per_item, len(vocab))
     from tqdm.auto import tqdm
 
     best = np.empty((len(items), top_k), np.int64)
@@ -103,6 +100,16 @@ def pseudo_label(
         weights = 1.0 / frequency[candidates]
         chosen[row] = rng.choice(candidates, size=per_item, replace=False, p=weights / weights.sum())
     return PseudoLabels(captions=chosen, top_k=best, frequency=frequency)
+
+
+def _check_counts(top_k: Any, per_item: Any, n_vocab: int) -> None:
+    for name, value in (("top_k", top_k), ("per_item", per_item)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise TrainingDataError(f"{name} must be an integer, got {value!r}")
+    if not 1 <= per_item <= top_k:
+        raise TrainingDataError(f"need 1 <= per_item <= top_k, got per_item={per_item}, top_k={top_k}")
+    if top_k > n_vocab:
+        raise TrainingDataError(f"top_k={top_k} exceeds the vocabulary size {n_vocab}; use a larger vocabulary")
 
 
 def read_vocabulary(path: str | Path) -> list[str]:
@@ -164,7 +171,7 @@ def _check_vector_names(client: Any, collection: str, names: Sequence[str | None
     for name in names:
         if name not in available:
             have = "one unnamed vector" if available == [None] else "vectors " + ", ".join(map(repr, available))
-            wanted = "an unnamed vector" if name is None else f"no vector named {name!r}"
+            wanted = "no unnamed vector" if name is None else f"no vector named {name!r}"
             raise TrainingDataError(
                 f"collection {collection!r} has {have}, so it has {wanted}; name one of its vectors"
             )
@@ -248,6 +255,7 @@ def pseudo_label_collection(
         progress: show progress bars.
     """
     vocabulary = list(vocabulary)
+    _check_counts(top_k, per_item, len(vocabulary))  # before minutes of reading and encoding
     if target_vector is None:
         target_vector = joint_vector
     names = [joint_vector] if target_vector == joint_vector else [joint_vector, target_vector]
