@@ -262,15 +262,15 @@ def pseudo_label_collection(
     ids, matrices = _scroll_vectors(client, collection, names, scroll_filter=scroll_filter, progress=progress)
     joint, targets = matrices[0], matrices[-1]
     vocabulary_joint = _encode_texts(joint_encoder, vocabulary, progress=progress)
-    if query_encoder is None or query_encoder is joint_encoder:
-        vocabulary_queries = vocabulary_joint
-    else:
-        vocabulary_queries = _encode_texts(query_encoder, vocabulary, progress=progress)
     if vocabulary_joint.shape[1] != joint.shape[1]:
         raise TrainingDataError(
             f"the joint encoder gives {vocabulary_joint.shape[1]}-d text vectors but vector "
             f"{joint_vector!r} of {collection!r} is {joint.shape[1]}-d; pick the encoder that made that vector"
         )
+    if query_encoder is None or query_encoder is joint_encoder:
+        vocabulary_queries = vocabulary_joint
+    else:
+        vocabulary_queries = _encode_texts(query_encoder, vocabulary, progress=progress)
     labels = pseudo_label(joint, vocabulary_joint, top_k=top_k, per_item=per_item, seed=seed, progress=progress)
     return CollectionLabels(labels.pairs(targets, vocabulary_queries, item_ids=ids), labels, ids, vocabulary)
 
