@@ -128,6 +128,22 @@ class BoundSearcher:
         return await self.searcher.search(query, tenant=self._partition, **options)
 
 
+class BoundRetriever:
+    """Mixin: ``searcher`` and ``tenant`` of a retriever that keeps its :class:`BoundSearcher` in ``_bound``."""
+
+    _bound: BoundSearcher
+
+    @property
+    def searcher(self) -> Any:
+        """The wrapped genseek searcher."""
+        return self._bound.searcher
+
+    @property
+    def tenant(self) -> Any:
+        """The tenant every request runs as (``None``: a single-tenant searcher)."""
+        return self._bound.tenant
+
+
 def bind(
     searcher: Any = None,
     *,

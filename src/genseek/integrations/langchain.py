@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import ConfigError, MissingDependencyError
-from ._binding import PROVENANCE_KEY, BoundSearcher, bind, check_options, provenance, text_at
+from ._binding import PROVENANCE_KEY, BoundRetriever, BoundSearcher, bind, check_options, provenance, text_at
 
 try:
     from langchain_core.callbacks import AsyncCallbackManagerForRetrieverRun, CallbackManagerForRetrieverRun
@@ -33,7 +33,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 _COUNT_HINT = "set the number of documents with 'k' (LangChain's name for it)"
 
 
-class GenerativeRetriever(BaseRetriever):
+class GenerativeRetriever(BoundRetriever, BaseRetriever):
     """Generative search as a LangChain retriever, bound to at most one tenant.
 
     Args:
@@ -82,16 +82,6 @@ class GenerativeRetriever(BaseRetriever):
         super().__init__(**fields)
         self._bound = bound
         self._search_options({})
-
-    @property
-    def searcher(self) -> Any:
-        """The wrapped genseek searcher."""
-        return self._bound.searcher
-
-    @property
-    def tenant(self) -> Any:
-        """The tenant every request runs as (``None``: a single-tenant searcher)."""
-        return self._bound.tenant
 
     def _search_options(self, overrides: dict[str, Any]) -> dict[str, Any]:
         return check_options(

@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import MissingDependencyError
-from ._binding import PROVENANCE_KEY, BoundSearcher, bind, check_options, provenance, text_at
+from ._binding import PROVENANCE_KEY, BoundRetriever, BoundSearcher, bind, check_options, provenance, text_at
 
 try:
     from llama_index.core.base.base_retriever import BaseRetriever
@@ -35,7 +35,7 @@ _STORE_KEYS = ("_node_content", "_node_type")
 _COUNT_HINT = "set the number of nodes with GenerativeRetriever(similarity_top_k=...)"
 
 
-class GenerativeRetriever(BaseRetriever):
+class GenerativeRetriever(BoundRetriever, BaseRetriever):
     """Generative search as a LlamaIndex retriever, bound to at most one tenant.
 
     Args:
@@ -81,16 +81,6 @@ class GenerativeRetriever(BaseRetriever):
         self.text_key = text_key
         self._search_options()
         super().__init__(callback_manager=callback_manager, verbose=verbose)
-
-    @property
-    def searcher(self) -> Any:
-        """The wrapped genseek searcher."""
-        return self._bound.searcher
-
-    @property
-    def tenant(self) -> Any:
-        """The tenant every retrieval runs as (``None``: a single-tenant searcher)."""
-        return self._bound.tenant
 
     def _search_options(self) -> dict[str, Any]:
         options = check_options(
