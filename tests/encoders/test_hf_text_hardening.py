@@ -9,11 +9,9 @@ the allocating calls patched to fail, so a regression fails instead of allocatin
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import pickle
-import resource
 import shutil
 
 import numpy as np
@@ -22,6 +20,7 @@ import pytest
 from genseek.encoders import hf_text
 from genseek.encoders.hf_text import HFTextEncoder
 from genseek.errors import ConfigError, GenseekError, WeightsError
+from genseek.testing.memory import bounded_memory
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
@@ -29,24 +28,6 @@ from safetensors.torch import load_file, save_file  # noqa: E402
 
 TEXTS = ["calm piano song", "loud electric guitar rock"]
 ST_TYPE = "sentence_transformers.models."
-
-
-@contextlib.contextmanager
-def bounded_memory(extra: int = 1 << 30):
-    """Cap the process's address space at its current size + ``extra`` bytes (Linux), then restore it."""
-    try:
-        status = open("/proc/self/status").read()
-    except OSError:
-        yield
-        return
-    current = next(int(line.split()[1]) * 1024 for line in status.splitlines() if line.startswith("VmSize:"))
-    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    limit = current + extra if hard == resource.RLIM_INFINITY else min(current + extra, hard)
-    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
-    try:
-        yield
-    finally:
-        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
 @pytest.fixture(scope="module")

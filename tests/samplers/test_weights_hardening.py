@@ -9,16 +9,15 @@ so a regression fails the test instead of allocating.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import resource
 
 import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
 from genseek.errors import GenseekError, WeightsError
+from genseek.testing.memory import bounded_memory
 from genseek.samplers import weights as weights_module
 from genseek.samplers.denoisers import MAX_DEPTH, MAX_DIM, MAX_HEADS, DenoiserConfig
 from genseek.samplers.testkit import tiny_prior
@@ -35,24 +34,6 @@ from genseek.samplers.weights import (
     read_header,
     stat_shapes,
 )
-
-
-@contextlib.contextmanager
-def bounded_memory(extra: int = 1 << 30):
-    """Cap the process's address space at its current size + ``extra`` bytes (Linux), then restore it."""
-    try:
-        status = open("/proc/self/status").read()
-    except OSError:
-        yield
-        return
-    current = next(int(line.split()[1]) * 1024 for line in status.splitlines() if line.startswith("VmSize:"))
-    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    limit = current + extra if hard == resource.RLIM_INFINITY else min(current + extra, hard)
-    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
-    try:
-        yield
-    finally:
-        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
 @pytest.fixture
