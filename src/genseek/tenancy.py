@@ -12,6 +12,7 @@ when the caller did not ask for it.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from typing import Any
@@ -123,6 +124,13 @@ def parse_path(path: str) -> tuple[PathStep, ...]:
     characters is written in double quotes (``'"meta.tenant"'``); ``[]`` selects every array item
     and ``[N]`` one of them. Raises :class:`InvalidRequestError` for a malformed path.
     """
+    if not isinstance(path, str):
+        raise _bad_path(repr(path), f"a {type(path).__name__}, not a string")
+    return _parse_path(path)
+
+
+@functools.lru_cache(maxsize=1024)  # payload_value() parses the same few keys for every point
+def _parse_path(path: str) -> tuple[PathStep, ...]:
     steps: list[PathStep] = []
     rest = path
     while True:
