@@ -6,8 +6,7 @@ Measured in one run, on the prior architecture of the ``fast`` goal (FiLM residu
 * **roof** — matrix-multiply FLOP/s of this machine: a large 1024×1024×1024 product (peak) and the
   denoiser's own GEMM shape (rows × 512 × 512) for each batch size, same thread setting;
 * **latency** — one query × 8 seeds with guidance (both branches: 16 network rows), per solver and
-  step count, median over repeats; the ``fast`` preset also with torch's default thread count
-  (``num_threads=None``) beside the sampler's default (``"auto"``: one thread for small batches);
+  step count, median over repeats, with torch's thread setting (the sampler never changes it);
 * **throughput** — batches of 64 and 512 queries × 8 seeds (``sample_many``): seeds per second.
 
 * **fidelity** — ``fast`` vs ``quality`` (and the other solvers) on a prior whose denoiser is
@@ -38,7 +37,6 @@ from _report import machine, write  # noqa: E402
 from genseek.samplers.controls import PRESETS  # noqa: E402
 from genseek.samplers.denoisers import DenoiserConfig, count_parameters  # noqa: E402
 from genseek.samplers.diffusion import DiffusionSampler  # noqa: E402
-from genseek.samplers.prior import _oversubscribed  # noqa: E402
 from genseek.samplers.solvers import NFE  # noqa: E402
 from genseek.samplers.weights import PriorConfig, PriorWeights  # noqa: E402
 
@@ -118,8 +116,7 @@ def latency(sampler: DiffusionSampler, device: str, repeats: int, quick: bool) -
     rng = np.random.default_rng(0)
     query = rng.standard_normal(DIM).astype(np.float32)
     rows = 2 * SEEDS
-    rows_threads = 1 if (sampler.num_threads == "auto" and device == "cpu") else None
-    roof_shape = matmul_roof(rows, WIDTH, WIDTH, device, rows_threads)
+    roof_shape = matmul_roof(rows, WIDTH, WIDTH, device, None)
     out = []
     cases = LATENCY_CASES[:3] + LATENCY_CASES[-3:-2] if quick else LATENCY_CASES
     for solver, steps, preset in cases:
@@ -134,7 +131,7 @@ def latency(sampler: DiffusionSampler, device: str, repeats: int, quick: bool) -
         achieved = flops_per_row() * rows * nfe / (stats["median_ms"] / 1e3)
         out.append({
             "device": device, "preset": preset, "solver": solver, "steps": steps, "nfe": nfe, "rows": rows,
-            "num_threads": sampler.num_threads, **stats,
+            "num_threads": f"torch ({torch.get_num_threads()})", **stats,
             "gflops": achieved / 1e9, "shape_roof_gflops": roof_shape / 1e9,
         })
         print(f"  {device} {solver:15s} steps={steps:3d} nfe={nfe:3d}  median {stats['median_ms']:8.1f} ms", flush=True)
@@ -147,7 +144,7 @@ def throughput(sampler: DiffusionSampler, device: str, batches: list[int], repea
     for queries in batches:
         batch = rng.standard_normal((queries, DIM)).astype(np.float32)
         rows = 2 * SEEDS * queries
-        threads = 1 if device == "cpu" and _oversubscribed() else None
+        threads = None
         roof_shape = matmul_roof(rows, WIDTH, WIDTH, device, threads)
         for solver, steps, preset in THROUGHPUT_CASES:
             stats = time_calls(
@@ -238,7 +235,7 @@ def render(payload: dict) -> str:
         "|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in payload["latency"]:
-        peak = _peak(payload, r["device"], 1 if r["num_threads"] == "auto" else None)
+        peak = _peak(payload, r["device"], None)
         lines.append(
             f"| {r['device']} | {r['solver']} | {r['steps']} | {r['nfe']} | {r['num_threads']} | {r['median_ms']:.1f} | {r['p90_ms']:.1f} | "
             f"{r['thread_cpu_median_ms']:.1f} | "
@@ -322,18 +319,6 @@ def main() -> None:
         print(f"[{device}] latency, 1 query x {SEEDS} seeds, guidance {GUIDANCE}", flush=True)
         sampler = DiffusionSampler(weights, device=device)
         payload["latency"] += latency(sampler, device, args.repeats, args.quick)
-        if device == "cpu":
-            default_threads = DiffusionSampler(weights, device=device, num_threads=None)
-            fast = PRESETS["fast"]
-            query = np.random.default_rng(0).standard_normal(DIM).astype(np.float32)
-            stats = time_calls(lambda: default_threads.sample(query, SEEDS, generator=np.random.default_rng(1), guidance=GUIDANCE), max(3, args.repeats // 5))
-            payload["latency"].append({
-                "device": device, "preset": "fast", "solver": fast.solver, "steps": fast.steps, "nfe": NFE[fast.solver](fast.steps),
-                "rows": 2 * SEEDS, "num_threads": f"torch default ({torch.get_num_threads()})", **stats,
-                "gflops": flops_per_row() * 2 * SEEDS * NFE[fast.solver](fast.steps) / (stats["median_ms"] / 1e3) / 1e9,
-                "shape_roof_gflops": matmul_roof(2 * SEEDS, WIDTH, WIDTH, device, None) / 1e9,
-            })
-            print(f"  {device} fast preset, torch default threads: median {stats['median_ms']:.1f} ms", flush=True)
         print(f"[{device}] throughput", flush=True)
         batches = [64] if args.quick else [64, 512]
         payload["throughput"] += throughput(sampler, device, batches, max(2, args.repeats // 5))
@@ -344,7 +329,7 @@ def main() -> None:
     fast = PRESETS["fast"]
     fast_cpu = next(
         r for r in payload["latency"]
-        if r["device"] == "cpu" and (r["solver"], r["steps"]) == (fast.solver, fast.steps) and r["num_threads"] == "auto"
+        if r["device"] == "cpu" and (r["solver"], r["steps"]) == (fast.solver, fast.steps)
     )
     quality = next((r for r in payload["latency"] if r["device"] == "cpu" and r["steps"] == 256), None)
     payload["goal"] = {

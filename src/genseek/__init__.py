@@ -22,6 +22,7 @@ from .errors import (
     InvalidRequestError,
     MissingDependencyError,
     PluginError,
+    SamplerBusyError,
     UnknownComponentError,
     WeightsError,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "MissingDependencyError",
     "PluginError",
     "Sampler",
+    "SamplerBusyError",
     "SearchResult",
     "SeedHit",
     "SeedSet",

@@ -81,6 +81,13 @@ class InvalidRequestError(GenseekError, ValueError):
     """A search request argument is invalid. Raised before anything is sent to Qdrant."""
 
 
+class SamplerBusyError(GenseekError, RuntimeError):
+    """Too many sampling calls are queued for one sampler (back-pressure): retry later or shed load.
+
+    Raised before the call is queued, so nothing of the request has run.
+    """
+
+
 class WeightsError(GenseekError):
     """Model weights are missing, truncated, tampered with, or do not fit the collection."""
 
@@ -106,6 +113,7 @@ __all__ = [
     "InvalidRequestError",
     "MissingDependencyError",
     "PluginError",
+    "SamplerBusyError",
     "TenantConfigError",
     "UnknownComponentError",
     "WeightsError",

@@ -65,8 +65,8 @@ def test_concurrent_threads_give_independent_correct_results(sampler, rng):
     expected = [sampler.sample(q, 4, generator=np.random.default_rng(i)).vectors for i, q in enumerate(queries)]
     with ThreadPoolExecutor(max_workers=4) as pool:
         got = list(pool.map(lambda i: sampler.sample(queries[i], 4, generator=np.random.default_rng(i)).vectors, range(8)))
-    for e, g in zip(expected, got):
-        np.testing.assert_allclose(e, g, atol=1e-6)
+    for e, g in zip(expected, got):  # concurrent calls are micro-batched: batched kernels round differently
+        np.testing.assert_allclose(e, g, atol=1e-5)
 
 
 def test_presets_and_overrides(sampler, rng):
@@ -146,17 +146,15 @@ def test_runtime_options():
         DiffusionSampler(tiny_prior(), device="cpu", dtype="float16")
     with pytest.raises(ConfigError, match="dtype"):
         DiffusionSampler(tiny_prior(), device="cpu", dtype="int8")
-    with pytest.raises(ConfigError, match="num_threads"):
-        DiffusionSampler(tiny_prior(), device="cpu", num_threads=0)
+    with pytest.raises(ConfigError, match="batch_max_size"):
+        DiffusionSampler(tiny_prior(), device="cpu", batch_max_size=0)
     with pytest.raises(ConfigError, match="weights="):
         DiffusionSampler(42)  # type: ignore[arg-type]
     if not torch.cuda.is_available():
         with pytest.raises(ConfigError, match="CUDA is not available"):
             DiffusionSampler(tiny_prior(), device="cuda")
-    before = torch.get_num_threads()
-    sampler = DiffusionSampler(tiny_prior(), device="cpu", num_threads=1)
-    sampler.sample(np.ones(16, np.float32), 2, generator=np.random.default_rng(0))
-    assert torch.get_num_threads() == before  # restored
+    with pytest.raises(TypeError, match="num_threads"):  # removed: thread settings belong to the application
+        DiffusionSampler(tiny_prior(), device="cpu", num_threads=1)
 
 
 def test_registered_and_built_from_a_weights_directory(tmp_path):

@@ -34,6 +34,7 @@ import torch
 
 from ..errors import InvalidRequestError
 from .base import SeedSet, torch_seed_from
+from .batching import MicroBatcher, batch_key
 from .controls import PRESETS, check_number, check_steps, parse_steer
 from .guidance import GuidedDenoiser
 from .prior import PriorSampler
@@ -74,6 +75,7 @@ class DiffusionSampler(PriorSampler):
         **options: Any,
     ) -> None:
         super().__init__(weights, **options)
+        self._batcher: MicroBatcher = MicroBatcher(self._sample_batch, name=f"sampler {self.id!r}", **self.batching)
         self.preset_default = self._check_preset(preset)
         trained = self.config.training.get("guidance")
         self.guidance_default = check_number(
@@ -115,9 +117,23 @@ class DiffusionSampler(PriorSampler):
 
     # -- sampling ---------------------------------------------------------------------------------
     def sample(self, query: np.ndarray, n: int, *, generator: np.random.Generator, **controls: Any) -> SeedSet:
-        """``n`` seeds for one query (pooled ``(d_q,)`` or tokens ``(T, d_q)``); see the module docstring."""
-        seeds = self.sample_many([query], n, seeds=[torch_seed_from(generator)], **controls)
-        return SeedSet(vectors=seeds.vectors[0], info=seeds.info)
+        """``n`` seeds for one query (pooled ``(d_q,)`` or tokens ``(T, d_q)``); see the module docstring.
+
+        Concurrent calls with the same ``n`` and controls are micro-batched into one
+        :meth:`sample_many` pass (:mod:`genseek.samplers.batching`); each keeps the torch seed
+        drawn from its own ``generator``, so it gets the seeds it would get alone.
+        ``info["batch_size"]`` says how many calls shared the pass.
+        """
+        item = (query, n, torch_seed_from(generator), controls)
+        seeds, batch_size = self._batcher.submit(batch_key(n, controls), item)
+        seeds.info["batch_size"] = batch_size
+        return seeds
+
+    def _sample_batch(self, items: list[tuple[np.ndarray, int, int, dict[str, Any]]]) -> list[SeedSet]:
+        """One :meth:`sample_many` pass for calls that share ``n`` and controls (the batcher's job)."""
+        _, n, _, controls = items[0]
+        out = self.sample_many([item[0] for item in items], n, seeds=[item[2] for item in items], **controls)
+        return [SeedSet(vectors=out.vectors[i], info=dict(out.info)) for i in range(len(items))]
 
     def sample_many(
         self,
@@ -170,8 +186,7 @@ class DiffusionSampler(PriorSampler):
         generators = [torch.Generator(device=self.device).manual_seed(int(s) % (2**63 - 1)) for s in seeds]
         sigmas = self.schedule.karras_sigmas(n_steps, sigma_min=self.sigma_floor(preset))
         context = torch.no_grad() if steer_tensor is not None else torch.inference_mode()
-        rows = len(queries) * n * (2 if omega not in (0.0, -1.0) else 1)
-        with context, self.compute_threads(rows):
+        with context:
             denoiser = GuidedDenoiser(
                 self.weights.model, cond, n, guidance=omega, negative=neg,
                 cond_mask=cond_mask, negative_mask=neg_mask, steer=steer_tensor,
@@ -249,7 +264,7 @@ class DiffusionSampler(PriorSampler):
         from .edm import karras_sigmas
 
         sigmas = karras_sigmas(k, sigma_max=sigma_top, sigma_min=self.config.schedule.sigma_min)
-        with torch.inference_mode(), self.compute_threads(2 * m):
+        with torch.inference_mode():
             x = torch.from_numpy(matrix).to(self.device, self.dtype)
             if source_condition is not None:
                 src, src_mask = self.condition_tensor([source_condition] * m, name="source condition")

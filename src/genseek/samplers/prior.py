@@ -4,15 +4,15 @@
 device (CUDA when present, CPU otherwise; float32 on CPU, optional bfloat16/float16 on GPU),
 validates and normalises queries, and post-processes seeds (alignment, spherical interpolation,
 projection to the unit sphere). It keeps no per-call state, so one instance serves concurrent
-searches from several threads.
+searches from several threads; concurrent ``sample`` calls are micro-batched
+(:mod:`genseek.samplers.batching`).
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -21,19 +21,12 @@ import torch
 from ..encoders.base import Encoder
 from ..errors import ConfigError, DimensionMismatchError, InvalidRequestError
 from .alignment import Aligner
+from .batching import DEFAULT_MAX_BATCH, DEFAULT_MAX_PENDING, DEFAULT_WINDOW_MS, check_batching
 from .base import Sampler, SamplerInfo
 from .controls import check_number, parse_slerp, slerp
 from .weights import PriorWeights, check_compatible, from_pretrained
 
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-
-
-def _oversubscribed() -> bool:
-    """True when the 1-minute load average reaches the number of cores (False where unknown)."""
-    try:
-        return os.getloadavg()[0] >= (os.cpu_count() or 1)
-    except (AttributeError, OSError):
-        return False
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
@@ -76,12 +69,13 @@ class PriorSampler(Sampler):
             ``slerp`` controls. Optional: vectors can always be passed instead.
         steering_encoder_options: options when ``steering_encoder`` is an id.
         verify_hash: check the SHA-256 of ``model.safetensors`` when loading (default True).
-        num_threads: CPU intra-op threads while sampling: ``"auto"`` (default: one thread whenever
-            the machine is oversubscribed — 1-minute load average at or above the core count, where
-            OpenMP barriers stall for whole scheduler slices — torch's setting otherwise; measured
-            on 2 cores for 8 seeds with ``fast``: idle, 2 threads 17.7 ms vs 1 thread 24.1 ms;
-            loaded, 1 thread 45 ms vs 2 threads 480 ms), ``None`` (torch's setting) or an int. Applied to
-            the calling thread only and restored afterwards.
+        batch_window_ms / batch_max_size / batch_max_pending: micro-batching of concurrent
+            ``sample`` calls (:mod:`genseek.samplers.batching`): calls that arrive while a pass
+            runs (or within ``batch_window_ms`` of the first, default 0) share one batched pass of
+            at most ``batch_max_size`` calls (default 64); beyond ``batch_max_pending`` queued calls
+            (default 1024) a call raises :class:`~genseek.errors.SamplerBusyError`. A call gets the
+            seeds it would get alone. The sampler never changes torch's thread settings: they are
+            the application's (``torch.set_num_threads`` once at start-up).
         expect: what the collection and search require of the weights — any of ``target_dim``,
             ``target_encoder``, ``query_dim``, ``query_encoder``; a difference raises
             :class:`~genseek.errors.WeightsError` naming it (e.g. from a tenant's configuration).
@@ -100,12 +94,13 @@ class PriorSampler(Sampler):
         steering_encoder: Encoder | str | None = None,
         steering_encoder_options: Mapping[str, Any] | None = None,
         verify_hash: bool = True,
-        num_threads: int | str | None = "auto",
+        batch_window_ms: float = DEFAULT_WINDOW_MS,
+        batch_max_size: int = DEFAULT_MAX_BATCH,
+        batch_max_pending: int = DEFAULT_MAX_PENDING,
         expect: Mapping[str, Any] | None = None,
     ) -> None:
-        if not (num_threads is None or num_threads == "auto" or (isinstance(num_threads, int) and num_threads >= 1)):
-            raise ConfigError(f"num_threads must be 'auto', None or a positive integer, got {num_threads!r}")
-        self.num_threads = num_threads
+        check_batching(batch_window_ms, batch_max_size, batch_max_pending)
+        self.batching = {"window_ms": batch_window_ms, "max_batch": batch_max_size, "max_pending": batch_max_pending}
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(dtype, self.device)
         expect = dict(expect or {})
@@ -153,22 +148,6 @@ class PriorSampler(Sampler):
             raise ConfigError(f"steering_encoder must be an encoder id or instance, got {type(steering_encoder).__name__}")
         if self._steering is not None:
             self._check_steering_dim(self._steering)
-
-    @contextmanager
-    def compute_threads(self, rows: int) -> Iterator[None]:
-        """Set the calling thread's intra-op thread count for a batch of ``rows`` network rows."""
-        wanted = self.num_threads
-        if wanted == "auto":
-            wanted = 1 if _oversubscribed() else None
-        if self.device.type != "cpu" or wanted is None or wanted == torch.get_num_threads():
-            yield
-            return
-        previous = torch.get_num_threads()
-        torch.set_num_threads(int(wanted))
-        try:
-            yield
-        finally:
-            torch.set_num_threads(previous)
 
     # -- metadata ---------------------------------------------------------------------------------
     @property

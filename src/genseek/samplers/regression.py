@@ -30,7 +30,7 @@ class RegressionSampler(PriorSampler):
     def predict(self, queries: list[np.ndarray] | np.ndarray, *, slerp: Any = None, align: Any = None) -> np.ndarray:
         """One seed per query, ``(Q, d)`` float32, in one forward pass."""
         cond, mask = self.condition_tensor(list(queries))
-        with torch.inference_mode(), self.compute_threads(len(cond)):
+        with torch.inference_mode():
             out = regression_predict(self.weights.model, cond, sigma_max=self.config.schedule.sigma_max, cond_mask=mask)
             out = self.finish_seeds(out, align=align, slerp_to=slerp)
         return out.cpu().numpy().astype(np.float32)
