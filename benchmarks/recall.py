@@ -16,7 +16,9 @@ measures in one run, against exact search (``exact=True``) with the same seeds:
 
   - ``ef=E``: per-seed ANN at ``hnsw_ef=E``;
   - ``rescore ef=E``: per-seed ANN at ``hnsw_ef=E``, then every seed scored exactly against the
-    union of all seeds' candidates (a second request: ``exact`` over ``has_id(union)``).
+    union of all seeds' candidates (a second request: ``exact`` over ``has_id(union)``);
+  - ``pool P``: one ANN walk for the seeds' normalised mean, ``P`` candidates at ``hnsw_ef=P``,
+    then every seed scored exactly against that pool (one walk instead of 8).
 
 The catalog can be kept between runs (``--catalog-dir``): building 1M points with HNSW takes
 minutes on 2 cores.
@@ -101,6 +103,11 @@ class Engine:
         batch = self.qe.QueryBatchRequest([self._request(v, limit, params, flt) for v in vectors])
         return [[(p.id, float(p.score)) for p in ranked] for ranked in self.shard.query_batch(batch)]
 
+    def walks(self, vectors: np.ndarray, limits: list[int], params: list[dict | None]) -> list[list[tuple]]:
+        """One batch with its own limit and params per vector."""
+        batch = self.qe.QueryBatchRequest([self._request(v, k, p) for v, k, p in zip(vectors, limits, params)])
+        return [[(p.id, float(p.score)) for p in ranked] for ranked in self.shard.query_batch(batch)]
+
     def rescore(self, vectors: np.ndarray, union: set, limit: int) -> list[list[tuple]]:
         """Every vector scored exactly against ``union`` (one batch; the engine scans only those ids)."""
         from qdrant_client.http import models
@@ -135,7 +142,8 @@ def timed(fn):
     return out, (time.perf_counter() - start) * 1e3
 
 
-def diagnose(engine: Engine, queries: np.ndarray, seeds: np.ndarray, efs: list, rescore_efs: list) -> dict:
+def diagnose(engine: Engine, queries: np.ndarray, seeds: np.ndarray, efs: list, rescore_efs: list,
+             pools: list) -> dict:
     exact_seed = [engine.lists(s, DEPTH, {"exact": True}) for s in seeds]
     exact_plain = [engine.lists(q[None], LIMIT, {"exact": True})[0] for q in queries]
     exact_fused = [rrf(lists) for lists in exact_seed]
@@ -152,15 +160,29 @@ def diagnose(engine: Engine, queries: np.ndarray, seeds: np.ndarray, efs: list, 
 
     strategies = {f"ef={ef}": ("ann", ef) for ef in efs}
     strategies.update({f"rescore ef={ef}": ("rescore", ef) for ef in rescore_efs})
+    strategies.update({f"pool {size}": ("pool", size) for size in pools})
+    strategies.update({f"pool {size} + seed walks ef={ef}": ("pool+seeds", (size, ef)) for size in pools[:1] for ef in (1, 32)})
     rows = {name: {"recall": [], "tie_recall": [], "ratio": [], "ms": [], "seed_recall": []} for name in strategies}
     for qi, (q, s) in enumerate(zip(queries, seeds)):
         for name, (kind, ef) in strategies.items():
-            params = {"hnsw_ef": ef} if ef else None
+            params = {"hnsw_ef": ef} if isinstance(ef, int) else None
             got_plain = plain_once(q)  # each strategy is paired with its own plain query, back to back
             if name == next(iter(strategies)):
                 plain_recall.append(overlap(got_plain, exact_plain[qi]))
             start = time.perf_counter()
-            lists = engine.lists(s, DEPTH, params)
+            if kind == "pool":
+                centre = s.mean(axis=0)
+                pool = engine.lists((centre / np.linalg.norm(centre))[None], ef, {"hnsw_ef": ef})[0]
+                lists = engine.rescore(s, {pid for pid, _ in pool}, DEPTH)
+            elif kind == "pool+seeds":  # one request: the pool walk and cheap per-seed walks, then rescoring
+                size, seed_ef = ef
+                centre = s.mean(axis=0)
+                walks = engine.walks(np.vstack([(centre / np.linalg.norm(centre))[None], s]), [size] + [DEPTH] * len(s),
+                                     [None] + [{"hnsw_ef": seed_ef}] * len(s))
+                union = {pid for pid, _ in walks[0]} | {pid for lst in walks[1:] for pid, _ in lst[:DEPTH]}
+                lists = engine.rescore(s, union, DEPTH)
+            else:
+                lists = engine.lists(s, DEPTH, params)
             if kind == "rescore":
                 union = {pid for lst in lists for pid, _ in lst}
                 lists = engine.rescore(s, union, DEPTH)
@@ -202,6 +224,7 @@ def main() -> None:
     parser.add_argument("--seed-noise", type=float, nargs="+", default=[0.08, 0.04, 0.02])
     parser.add_argument("--efs", type=int, nargs="+", default=[0, 64, 128, 256, 512])
     parser.add_argument("--rescore-efs", type=int, nargs="+", default=[0, 128])
+    parser.add_argument("--pools", type=int, nargs="+", default=[200, 400, 800])
     parser.add_argument("--catalog-dir", type=Path, default=None)
     parser.add_argument("--name", default=None, help="results/<name>.json and .md (default recall-<n>)")
     args = parser.parse_args()
@@ -212,7 +235,7 @@ def main() -> None:
         queries, seeds = queries_and_seeds(args.n, args.queries, noise)
         engine.lists(queries[:5], LIMIT, None)  # warm up
         row = {"seed_noise": noise, **diagnose(engine, queries, seeds, [e or None for e in args.efs],
-                                               [e or None for e in args.rescore_efs])}
+                                               [e or None for e in args.rescore_efs], args.pools)}
         results.append(row)
         print(report_row(args.n, row), flush=True)
     catalog.close()

@@ -22,15 +22,18 @@ from .adapters.base import Capabilities, VectorSpace
 from .errors import InvalidRequestError
 
 
-#: Search-time index settings a request may pass (``search_params=``), as in Qdrant's ``SearchParams``.
-SEARCH_PARAM_TYPES: dict[str, type] = {"hnsw_ef": int, "exact": bool, "indexed_only": bool}
+#: Search-time settings a request may pass (``search_params=``): Qdrant's ``SearchParams`` index
+#: settings, and genseek's ``seed_pooling`` (:mod:`genseek.pooling`).
+SEARCH_PARAM_TYPES: dict[str, type] = {"hnsw_ef": int, "exact": bool, "indexed_only": bool, "seed_pooling": object}
 
 
 def check_search_params(value: Any) -> dict[str, Any]:
     """Validate ``search_params`` (a dict or ``models.SearchParams``) into a plain dict.
 
-    Only ``hnsw_ef`` (int >= 1), ``exact`` and ``indexed_only`` (bools) are accepted: they are
-    what every backend genseek drives can honour (qdrant-client and Qdrant Edge).
+    Only ``hnsw_ef`` (int >= 1), ``exact`` and ``indexed_only`` (bools) are accepted for the
+    engine — what every backend genseek drives can honour (qdrant-client and Qdrant Edge) — and
+    ``seed_pooling`` (``True``, ``False`` or ``"shared"``, :mod:`genseek.pooling`), which genseek
+    consumes itself.
     """
     if value is None:
         return {}
@@ -54,6 +57,8 @@ def check_search_params(value: Any) -> dict[str, Any]:
             raise InvalidRequestError(f"search_params['{key}'] must be an integer >= 1, got {item!r}")
         if kind is bool and not isinstance(item, bool):
             raise InvalidRequestError(f"search_params['{key}'] must be true or false, got {item!r}")
+        if key == "seed_pooling" and not (isinstance(item, bool) or item == "shared"):
+            raise InvalidRequestError(f"search_params['seed_pooling'] must be true, false or 'shared', got {item!r}")
     return {key: item for key, item in value.items() if item is not None}
 
 

@@ -28,6 +28,7 @@ from .encoders.base import Encoder, check_query_text, infer_modality
 from .errors import ConfigError, DimensionMismatchError, InvalidRequestError, UnknownComponentError
 from .fusers.base import EngineFusion, FusionContext, Fuser
 from .plugin.registry import Registry, get_registry
+from .pooling import POOLING_KEY, PoolPlan, empty_response
 from .request_checks import (
     check_filter_tree,
     check_int,
@@ -71,6 +72,8 @@ class PreparedSearch:
     timings: dict[str, float]
     anchor: Anchor | None = None
     anchor_index: int | None = None
+    pool: PoolPlan | None = None
+    pooled: SeedSearchResponse | None = None
 
 
 @dataclass(frozen=True)
@@ -364,8 +367,13 @@ class SearchPlanner:
         guard = TenantGuard(self.tenant_field, tenant_value)
         payload_selector, strip = guard.payload_selector(options.with_payload)
         single = len(seeds) == 1
+        params = check_search_params(search_params)
         engine = self._engine_fusion(context, capabilities, single)
         client_fusion = engine is None
+        pooling = params.pop(POOLING_KEY, True)
+        pooled = (  # genseek.pooling: where the per-seed lists are fused here, from an approximate index
+            pooling is not False and client_fusion and not single and capabilities.approximate and not params.get("exact")
+        )
         per_seed = client_fusion or (self.provenance and not single)
         request = SeedSearch(
             collection=self.collection,
@@ -385,11 +393,24 @@ class SearchPlanner:
             shard_key_selector=options.shard_key_selector,
             consistency=options.consistency,
             timeout=options.timeout,
-            params=check_search_params(search_params),
+            params=params,
         )
-        return PreparedSearch(
+        prepared = PreparedSearch(
             request, seeds, self.fuser, context, guard, strip, offset, single, timings, anchor, anchor_index
         )
+        if pooled:
+            prepared.pool = PoolPlan.plan(request, self.space.distance, pooling)
+            prepared.request = prepared.pool.first()
+        return prepared
+
+    def next_pass(self, prepared: PreparedSearch, response: SeedSearchResponse) -> SeedSearch | None:
+        """After the pooling pass of a pooled search (:mod:`genseek.pooling`): the rescoring request,
+        or ``None`` when the walks found nothing. Updates ``prepared`` to the request that finishes it."""
+        assert prepared.pool is not None and prepared.pooled is None, "next_pass() runs once, after the pooling pass"
+        prepared.pooled = response
+        second = prepared.pool.second(response)
+        prepared.request = second if second is not None else prepared.pool.final
+        return second
 
     def _validate(
         self, *, n_seeds: Any, limit: Any, offset: Any, candidates: Any, score_threshold: Any, seed: Any, filter: Any,
@@ -463,6 +484,8 @@ class SearchPlanner:
         points, by_seed = attach_provenance(fused, per_seed_lists, len(prepared.seeds), prepared.anchor_index)
         prepared.timings["fuse_ms"] = (time.perf_counter() - start) * 1e3
         info = {"sampler": dict(prepared.seeds.info), "timings_ms": prepared.timings, "candidates": request.candidates}
+        if prepared.pool is not None:
+            info["pooling"] = prepared.pool.describe(prepared.pooled)
         if prepared.anchor is not None:
             info["anchor"] = prepared.anchor.describe()
         return SearchResult(
@@ -712,6 +735,9 @@ class GenerativeSearch(_SearchBase):
         """Send the planned request (the one round trip) and finish the result."""
         start = time.perf_counter()
         response = self.adapter.run(prepared.request)
+        if prepared.pool is not None:  # the pooling pass ran; now the rescoring pass (genseek.pooling)
+            second = self.planner.next_pass(prepared, response)
+            response = self.adapter.run(second) if second is not None else empty_response(len(prepared.seeds))
         prepared.timings["qdrant_ms"] = (time.perf_counter() - start) * 1e3
         result = self.planner.finish(prepared, response, score_threshold)
         prepared.timings["total_ms"] = (time.perf_counter() - total) * 1e3
@@ -799,6 +825,9 @@ class AsyncGenerativeSearch(_SearchBase):
         """Send the planned request (the one round trip) and finish the result."""
         start = time.perf_counter()
         response = await self.adapter.run(prepared.request)
+        if prepared.pool is not None:  # the pooling pass ran; now the rescoring pass (genseek.pooling)
+            second = self.planner.next_pass(prepared, response)
+            response = await self.adapter.run(second) if second is not None else empty_response(len(prepared.seeds))
         prepared.timings["qdrant_ms"] = (time.perf_counter() - start) * 1e3
         result = self.planner.finish(prepared, response, score_threshold)
         prepared.timings["total_ms"] = (time.perf_counter() - total) * 1e3

@@ -41,6 +41,9 @@ class Capabilities:
     ``shard_keys`` says whether a request may name a shard key (``shard_key_selector``): ``False``
     for qdrant-client local mode, which has no shards and would silently ignore one, so genseek
     refuses it there before anything is sent (Qdrant Edge accepts and ignores it: one shard).
+    ``approximate`` says whether nearest-neighbour search goes through an approximate index
+    (HNSW): ``False`` for local mode, which always scans exactly, so genseek does not pool
+    candidates there (:mod:`genseek.pooling`).
     """
 
     version: tuple[int, int, int] | None
@@ -52,6 +55,7 @@ class Capabilities:
     weighted_rrf: bool = False
     create_vector_name: bool = False
     shard_keys: bool = True
+    approximate: bool = True
 
     @classmethod
     def from_version(cls, version: str | tuple[int, int, int] | None) -> Capabilities:
@@ -115,6 +119,8 @@ class SeedSearch:
     (``None``: client-side fusion). ``per_seed`` asks for each seed's ranked list too
     (provenance and client-side fusion); such lists carry ``with_payload``/``with_vectors`` only
     when ``per_seed_payload`` is set, and the seed vector's own values when ``per_seed_vectors``.
+    ``seed_candidates`` (when set) gives each seed row its own list depth instead of ``candidates``
+    (:meth:`depth`): adapters use it for per-seed requests and prefetches alike.
     """
 
     collection: str
@@ -135,6 +141,11 @@ class SeedSearch:
     consistency: Any = None
     timeout: int | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    seed_candidates: tuple[int, ...] | None = None
+
+    def depth(self, row: int) -> int:
+        """The list depth of seed row ``row``."""
+        return self.candidates if self.seed_candidates is None else self.seed_candidates[row]
 
 
 @dataclass

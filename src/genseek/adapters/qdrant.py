@@ -71,10 +71,10 @@ def build_requests(search: SeedSearch) -> tuple[models.QueryRequest | None, list
         if search.engine.uses_prefetch:
             prefetch = [
                 models.Prefetch(
-                    query=_floats(seed), using=search.vector_name, filter=search.filter, limit=search.candidates,
+                    query=_floats(seed), using=search.vector_name, filter=search.filter, limit=search.depth(row),
                     params=index_params,
                 )
-                for seed in search.seeds
+                for row, seed in enumerate(search.seeds)
             ]
         if search.engine.method in ("mmr", "centroid"):
             using = search.vector_name
@@ -103,12 +103,12 @@ def build_requests(search: SeedSearch) -> tuple[models.QueryRequest | None, list
                 using=search.vector_name,
                 filter=search.filter,
                 params=index_params,
-                limit=search.candidates,
+                limit=search.depth(row),
                 with_payload=with_payload,
                 with_vector=with_vector,
                 shard_key=search.shard_key_selector,
             )
-            for seed in search.seeds
+            for row, seed in enumerate(search.seeds)
         ]
     return fused, per_seed
 
@@ -322,5 +322,6 @@ class AsyncQdrantAdapter(AsyncAdapter):
 
 
 def _with_shards(caps: Capabilities, client: Any) -> Capabilities:
-    """``caps`` with ``shard_keys=False`` for a local-mode client (it has no shards to route to)."""
-    return replace(caps, shard_keys=False) if is_local_mode(client) else caps
+    """``caps`` of a local-mode client: ``shard_keys=False`` (no shards to route to) and
+    ``approximate=False`` (it scans exactly)."""
+    return replace(caps, shard_keys=False, approximate=False) if is_local_mode(client) else caps

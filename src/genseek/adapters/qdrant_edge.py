@@ -125,8 +125,8 @@ def build_edge_requests(search: SeedSearch, vector_names: list[str]) -> tuple[An
         prefetches = None
         if search.engine.uses_prefetch:
             prefetches = [
-                qe.Prefetch(limit=search.candidates, query=qe.Query.Nearest(_floats(seed), using=using), filter=flt, params=params)
-                for seed in search.seeds
+                qe.Prefetch(limit=search.depth(row), query=qe.Query.Nearest(_floats(seed), using=using), filter=flt, params=params)
+                for row, seed in enumerate(search.seeds)
             ]
         fused = qe.QueryRequest(
             limit=search.limit,
@@ -147,14 +147,14 @@ def build_edge_requests(search: SeedSearch, vector_names: list[str]) -> tuple[An
             seed_vectors = True
         per_seed = [
             qe.QueryRequest(
-                limit=search.candidates,
+                limit=search.depth(row),
                 query=qe.Query.Nearest(_floats(seed), using=using),
                 with_vector=seed_vectors,
                 with_payload=seed_payload,
                 filter=flt,
                 params=params,
             )
-            for seed in search.seeds
+            for row, seed in enumerate(search.seeds)
         ]
     return fused, per_seed
 
