@@ -20,6 +20,12 @@ measures in one run, against exact search (``exact=True``) with the same seeds:
   - ``pool P``: one ANN walk for the seeds' normalised mean, ``P`` candidates at ``hnsw_ef=P``,
     then every seed scored exactly against that pool (one walk instead of 8).
 
+**end to end** — the same seeds through ``GenerativeSearch`` (``FixedSeedsSampler``, provenance on,
+RRF), as a user runs it: ``plain`` (one seed: the query), genseek's default (``seed_pooling``
+on), ``seed_pooling="shared"`` and ``seed_pooling=False`` (one walk per seed, the behaviour before
+pooling): fused recall@10 against the same search with ``exact=True``, and the median of per-query
+latency ratios to ``plain`` (run just before each). This is the issue's goal measurement.
+
 The catalog can be kept between runs (``--catalog-dir``): building 1M points with HNSW takes
 minutes on 2 cores.
 
@@ -217,6 +223,49 @@ def diagnose(engine: Engine, queries: np.ndarray, seeds: np.ndarray, efs: list, 
     return out
 
 
+END_TO_END = {"default (pooled)": None, "shared walks": {"seed_pooling": "shared"}, "no pooling": {"seed_pooling": False}}
+
+
+def end_to_end(catalog, queries: np.ndarray, seeds: np.ndarray) -> dict:
+    """Recall and latency through GenerativeSearch (see the module docstring)."""
+    from genseek import GenerativeSearch
+    from genseek.testing import FixedSeedsSampler
+
+    search = GenerativeSearch(catalog, "bench", encoder=None, sampler=FixedSeedsSampler(seeds[0]), fuser="rrf")
+
+    def run(q, s, params):
+        search.planner.sampler = FixedSeedsSampler(s)
+        start = time.perf_counter()
+        result = search.search(vector=q, n_seeds=len(s), limit=LIMIT, with_payload=False, search_params=params)
+        return result, (time.perf_counter() - start) * 1e3
+
+    for q, s in zip(queries[:3], seeds[:3]):  # warm up
+        run(q, s, None)
+    out: dict = {name: {"recall": [], "ratio": [], "ms": [], "walks": []} for name in ["plain", *END_TO_END]}
+    for q, s in zip(queries, seeds):
+        exact_plain = run(q, q[None], {"exact": True})[0].ids
+        exact = run(q, s, {"exact": True})[0].ids
+        for name, params in END_TO_END.items():
+            plain, plain_ms = run(q, q[None], None)
+            result, ms = run(q, s, params)
+            row = out[name]
+            row["recall"].append(len(set(result.ids) & set(exact)) / LIMIT)
+            row["ratio"].append(ms / plain_ms)
+            row["ms"].append(ms)
+            row["walks"].append(result.info.get("pooling", {}).get("walks", len(s)))
+            out["plain"]["recall"].append(len(set(plain.ids) & set(exact_plain)) / LIMIT)
+            out["plain"]["ms"].append(plain_ms)
+    summary = {}
+    for name, row in out.items():
+        summary[name] = {
+            "fused_recall@10": float(np.mean(row["recall"])),
+            "median_ms": float(np.median(row["ms"])),
+            "median_ratio_to_plain": float(np.median(row["ratio"])) if row["ratio"] else 1.0,
+            "walks": float(np.mean(row["walks"])) if row["walks"] else 1.0,
+        }
+    return summary
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=100_000)
@@ -225,6 +274,7 @@ def main() -> None:
     parser.add_argument("--efs", type=int, nargs="+", default=[0, 64, 128, 256, 512])
     parser.add_argument("--rescore-efs", type=int, nargs="+", default=[0, 128])
     parser.add_argument("--pools", type=int, nargs="+", default=[200, 400, 800])
+    parser.add_argument("--end-to-end-only", action="store_true", help="skip the raw-engine diagnostics")
     parser.add_argument("--catalog-dir", type=Path, default=None)
     parser.add_argument("--name", default=None, help="results/<name>.json and .md (default recall-<n>)")
     args = parser.parse_args()
@@ -234,8 +284,11 @@ def main() -> None:
     for noise in args.seed_noise:
         queries, seeds = queries_and_seeds(args.n, args.queries, noise)
         engine.lists(queries[:5], LIMIT, None)  # warm up
-        row = {"seed_noise": noise, **diagnose(engine, queries, seeds, [e or None for e in args.efs],
-                                               [e or None for e in args.rescore_efs], args.pools)}
+        row = {"seed_noise": noise}
+        if not args.end_to_end_only:
+            row.update(diagnose(engine, queries, seeds, [e or None for e in args.efs],
+                                [e or None for e in args.rescore_efs], args.pools))
+        row["end_to_end"] = end_to_end(catalog, queries, seeds)
         results.append(row)
         print(report_row(args.n, row), flush=True)
     catalog.close()
@@ -244,9 +297,23 @@ def main() -> None:
 
 
 def report_row(n: int, row: dict) -> str:
+    lines = [f"### seed noise {row['seed_noise']} per dimension", ""]
+    e2e = row["end_to_end"]
+    lines += ["End to end (GenerativeSearch, 8 seeds, provenance on, RRF):", "",
+              "| search | fused recall@10 vs exact | median ms | × plain (median of per-query ratios) | walks |",
+              "|---|---:|---:|---:|---:|"]
+    for name, r in e2e.items():
+        lines.append(f"| {name} | {r['fused_recall@10']:.3f} | {r['median_ms']:.2f} | {r['median_ratio_to_plain']:.2f} | "
+                     f"{r['walks']:.1f} |")
+    if "strategies" not in row:
+        return "\n".join(lines)
+    lines += ["", "Raw engine diagnostics:", ""] + _diagnostics(row)
+    return "\n".join(lines)
+
+
+def _diagnostics(row: dict) -> list[str]:
     lines = [
-        f"### seed noise {row['seed_noise']} per dimension (median seed-to-nearest-point distance "
-        f"{row['per_seed']['nearest_distance_median']:.3f})",
+        f"Median seed-to-nearest-point distance (1 − cos): {row['per_seed']['nearest_distance_median']:.3f}.",
         "",
         f"Plain query: recall@10 {row['plain']['recall@10']:.3f}, {row['plain']['median_ms']:.2f} ms.",
         "",
@@ -260,7 +327,7 @@ def report_row(n: int, row: dict) -> str:
               "| 1 − cos to nearest point | per-seed recall@20 |", "|---|---:|"]
     for b in row["per_seed"]["by_nearest_distance"]:
         lines.append(f"| {b['distance_lo']:.3f} – {b['distance_hi']:.3f} | {b['seed_recall@20']:.3f} |")
-    return "\n".join(lines)
+    return lines
 
 
 def report(n: int, queries: int, build: dict, results: list[dict]) -> str:
