@@ -276,7 +276,7 @@ def main() -> None:
     parser.add_argument("--pools", type=int, nargs="+", default=[200, 400, 800])
     parser.add_argument("--end-to-end-only", action="store_true", help="skip the raw-engine diagnostics")
     parser.add_argument("--catalog-dir", type=Path, default=None)
-    parser.add_argument("--name", default=None, help="results/<name>.json and .md (default recall-<n>)")
+    parser.add_argument("--name", default=None, help="results/<name>.json and .md (default recall-100k, recall-1m, …)")
     args = parser.parse_args()
     catalog, build = open_catalog(args.n, args.catalog_dir)
     engine = Engine(catalog)
@@ -293,7 +293,8 @@ def main() -> None:
         print(report_row(args.n, row), flush=True)
     catalog.close()
     payload = {"machine": machine(), "n": args.n, "queries": args.queries, "build": build, "results": results}
-    write(args.name or f"recall-{args.n // 1000}k", payload, report(args.n, args.queries, build, results))
+    default_name = f"recall-{args.n // 1_000_000}m" if args.n % 1_000_000 == 0 else f"recall-{args.n // 1000}k"
+    write(args.name or default_name, payload, report(args.n, args.queries, build, results))
 
 
 def report_row(n: int, row: dict) -> str:
