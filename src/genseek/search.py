@@ -138,10 +138,11 @@ class SearchPlanner:
         self.fuser: Fuser = _resolve(registry, "fuser", fuser, fuser_options)
         if anchor_encoder is None and anchor_encoder_options:
             raise ConfigError("anchor_encoder_options only apply with anchor_encoder=<id>")
-        anchor_encoder = (
-            None if anchor_encoder is None
-            else _resolve(registry, "encoder", anchor_encoder, anchor_encoder_options, "anchor_encoder")
-        )
+        same_id = isinstance(anchor_encoder, str) and anchor_encoder == encoder
+        if same_id and dict(anchor_encoder_options or {}) == dict(encoder_options or {}):
+            anchor_encoder = self.encoder  # one instance: the query is embedded once for both uses
+        elif anchor_encoder is not None:
+            anchor_encoder = _resolve(registry, "encoder", anchor_encoder, anchor_encoder_options, "anchor_encoder")
         self.anchoring = Anchoring(anchor_encoder, anchor_weight)
         self.vector_name = vector_name
         self.tenant_field = tenant_field
@@ -272,7 +273,12 @@ class SearchPlanner:
                 anchor, anchor_weight, query=query, vector=vector, space=self.space, collection=self.collection
             )
         query_vector = self.encode_query(query, vector)
-        return query_vector, None if plan is None else self.anchoring.build(plan, self.space, self.collection)
+        if plan is None:
+            return query_vector, None
+        same_encoder = query is not None and self.anchoring.encoder is self.encoder  # embed the query once
+        return query_vector, self.anchoring.build(
+            plan, self.space, self.collection, encoded=query_vector if same_encoder else None
+        )
 
     def encode_query(self, query: Any, vector: Any) -> np.ndarray:
         """The query vector of a request: ``vector=`` checked, or ``query=`` checked and encoded.
@@ -545,6 +551,8 @@ _COMMON_DOC = """
             last row of ``result.seeds``, labelled ``"anchor"`` — beside the generated seeds
             (see :mod:`genseek.anchor`). Its size must match the collection's vector
             (:class:`DimensionMismatchError` otherwise, once the collection's vector is known).
+            When it is the search's ``encoder`` (the same instance, or the same id and options),
+            the query is embedded once and that vector is the anchor.
         anchor_encoder_options: keyword options used when ``anchor_encoder`` is given by id.
         anchor_weight: default fusion weight of the anchor's list (finite, > 0); the generated
             seeds keep the weights the sampler gives them.
