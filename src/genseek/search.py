@@ -4,7 +4,8 @@ One search = encode the query → sample seed vectors (plus, for an anchored sea
 direct catalog-space vector as the last seed, :mod:`genseek.anchor`) → one Qdrant round trip with
 a prefetch per seed (caller filter AND tenant condition everywhere) → fuse (in the engine when the
 backend can, otherwise on the client, same ranking either way) → points tagged with the seeds that
-found them.
+found them. On an HNSW backend a search fused on the client takes two round trips: the walks, then
+every seed scored exactly against what they found (:mod:`genseek.pooling`).
 
 Validation, tenant scoping and the fusion decision live in :class:`SearchPlanner`, shared by the
 synchronous :class:`GenerativeSearch` and :class:`AsyncGenerativeSearch`, so both behave the same.
@@ -740,7 +741,7 @@ class GenerativeSearch(_SearchBase):
         return self._execute(prepared, score_threshold, total)
 
     def _execute(self, prepared: PreparedSearch, score_threshold: float | None, total: float) -> SearchResult:
-        """Send the planned request (the one round trip) and finish the result."""
+        """Send the planned request (one round trip; two for a pooled search) and finish the result."""
         start = time.perf_counter()
         response = self.adapter.run(prepared.request)
         if prepared.pool is not None:  # the pooling pass ran; now the rescoring pass (genseek.pooling)
@@ -830,7 +831,7 @@ class AsyncGenerativeSearch(_SearchBase):
         return await self._execute(prepared, score_threshold, total)
 
     async def _execute(self, prepared: PreparedSearch, score_threshold: float | None, total: float) -> SearchResult:
-        """Send the planned request (the one round trip) and finish the result."""
+        """Send the planned request (one round trip; two for a pooled search) and finish the result."""
         start = time.perf_counter()
         response = await self.adapter.run(prepared.request)
         if prepared.pool is not None:  # the pooling pass ran; now the rescoring pass (genseek.pooling)

@@ -70,7 +70,7 @@ class PriorSampler(Sampler):
         steering_encoder_options: options when ``steering_encoder`` is an id.
         verify_hash: check the SHA-256 of ``model.safetensors`` when loading (default True).
         batch_window_ms / batch_max_size / batch_max_pending: micro-batching of concurrent
-            ``sample`` calls (:mod:`genseek.samplers.batching`): calls that arrive while a pass
+            ``sample`` calls of the ``diffusion`` sampler (:mod:`genseek.samplers.batching`): calls that arrive while a pass
             runs (or within ``batch_window_ms`` of the first, default 0) share one batched pass of
             at most ``batch_max_size`` calls (default 64); beyond ``batch_max_pending`` queued calls
             (default 1024) a call raises :class:`~genseek.errors.SamplerBusyError`. A call gets the
