@@ -26,6 +26,7 @@ from qdrant_client.http import models
 from .adapters.base import Capabilities, SeedSearch, SeedSearchResponse, VectorSpace
 from .anchor import Anchor, Anchoring, with_anchor
 from .encoders.base import Encoder, check_query_text, infer_modality
+from .contract import SearchRequest
 from .errors import ConfigError, DimensionMismatchError, InvalidRequestError, UnknownComponentError
 from .fusers.base import EngineFusion, FusionContext, Fuser
 from .plugin.registry import Registry, get_registry
@@ -217,7 +218,7 @@ class SearchPlanner:
             self.sampler.check_controls(controls)
         else:
             self.sampler.check_refine_controls(controls)
-        checked = self._validate(**{name: params[name] for name in _VALIDATED}, capabilities=capabilities)
+        checked = self._validate(**params, capabilities=capabilities)
         return scoped_filter(None, self.tenant_field, checked.tenant), point_id, strength
 
     def refine_seeds(
@@ -778,8 +779,8 @@ class GenerativeSearch(_SearchBase):
                 the stored point is read: nothing is sent), or the point is not found (for this tenant).
         """
         total = time.perf_counter()
-        params = _search_params({"n_seeds": 1, **kwargs})  # a refine searches one seed
-        controls = params.pop("controls")
+        request, controls = SearchRequest.split(kwargs, n_seeds=1)  # a refine searches one seed
+        params = request.arguments()
         anchor, anchor_weight = params.pop("anchor"), params.pop("anchor_weight")
         capabilities = self.adapter.capabilities()
         scope, point_id, strength = self.planner.refine_scope(point_id, strength, params, controls, capabilities)
@@ -818,17 +819,19 @@ class AsyncGenerativeSearch(_SearchBase):
         """
         total = time.perf_counter()
         await self._ensure_bound()
-        score_threshold = kwargs.get("score_threshold")
-        params = _search_params(kwargs)
+        request, controls = SearchRequest.split(kwargs)
+        params = request.arguments()
         anchor, anchor_weight = params.pop("anchor"), params.pop("anchor_weight")
         capabilities = await self.adapter.capabilities()
 
         def plan() -> PreparedSearch:
             query_vector, anchored = self.planner.encode(query, vector, anchor, anchor_weight)
-            return self.planner.prepare(query_vector, capabilities=capabilities, anchor=anchored, **params)
+            return self.planner.prepare(
+                query_vector, capabilities=capabilities, anchor=anchored, controls=controls, **params
+            )
 
         prepared = await asyncio.to_thread(plan)
-        return await self._execute(prepared, score_threshold, total)
+        return await self._execute(prepared, request.score_threshold, total)
 
     async def _execute(self, prepared: PreparedSearch, score_threshold: float | None, total: float) -> SearchResult:
         """Send the planned request (one round trip; two for a pooled search) and finish the result."""
@@ -848,8 +851,8 @@ class AsyncGenerativeSearch(_SearchBase):
         """Same arguments and result as :meth:`GenerativeSearch.refine` (the prior runs in a worker thread)."""
         total = time.perf_counter()
         await self._ensure_bound()
-        params = _search_params({"n_seeds": 1, **kwargs})  # a refine searches one seed
-        controls = params.pop("controls")
+        request, controls = SearchRequest.split(kwargs, n_seeds=1)  # a refine searches one seed
+        params = request.arguments()
         anchor, anchor_weight = params.pop("anchor"), params.pop("anchor_weight")
         capabilities = await self.adapter.capabilities()
         scope, point_id, strength = self.planner.refine_scope(point_id, strength, params, controls, capabilities)
@@ -870,40 +873,6 @@ class AsyncGenerativeSearch(_SearchBase):
 
         prepared = await asyncio.to_thread(plan)
         return await self._execute(prepared, params["score_threshold"], total)
-
-
-_SEARCH_DEFAULTS: dict[str, Any] = {
-    "n_seeds": 8,
-    "limit": 10,
-    "offset": 0,
-    "filter": None,
-    "tenant": None,
-    "seed": None,
-    "score_threshold": None,
-    "with_payload": True,
-    "with_vectors": False,
-    "candidates": None,
-    "shard_key_selector": None,
-    "consistency": None,
-    "timeout": None,
-    "search_params": None,
-    "anchor": None,
-    "anchor_weight": None,
-}
-
-
-#: The parameters :meth:`SearchPlanner._validate` checks.
-_VALIDATED = (
-    "n_seeds", "limit", "offset", "candidates", "score_threshold", "seed", "filter", "tenant", "search_params",
-    "with_payload", "with_vectors", "shard_key_selector", "consistency", "timeout",
-)
-
-
-def _search_params(kwargs: dict[str, Any]) -> dict[str, Any]:
-    """Split ``search`` keyword arguments into planner parameters and sampler controls."""
-    params = {name: kwargs.get(name, default) for name, default in _SEARCH_DEFAULTS.items()}
-    params["controls"] = {k: v for k, v in kwargs.items() if k not in _SEARCH_DEFAULTS}
-    return params
 
 
 __all__ = ["DEFAULT_ANCHOR_WEIGHT", "AsyncGenerativeSearch", "GenerativeSearch", "SearchPlanner"]

@@ -34,19 +34,18 @@ from pydantic import (
 )
 from qdrant_client.http import models
 
+from ..contract import SearchRequest
 from ..errors import ConfigError
 from ..tenancy import check_tenant_value, parse_path
 from .credentials import check_config_strings, check_options
 
-#: Search parameters a request may override (when the tenant allows it); everything else a
-#: request passes is a sampler control, checked against the sampler's ``info.controls``.
-SEARCH_PARAMETERS: frozenset[str] = frozenset(
-    {"n_seeds", "limit", "offset", "filter", "seed", "score_threshold", "with_payload", "with_vectors",
-     "candidates", "consistency", "timeout", "search_params", "anchor", "anchor_weight"}
-)
 #: Request keys a tenant-bound search never accepts: the tenant is fixed by the binding, and
 #: shard routing belongs to the deployment, not to a request.
 FORBIDDEN_OVERRIDES: frozenset[str] = frozenset({"tenant", "shard_key_selector"})
+#: Search parameters a request may override (when the tenant allows it): every
+#: :class:`~genseek.contract.SearchRequest` field but :data:`FORBIDDEN_OVERRIDES`; everything
+#: else a request passes is a sampler control, checked against the sampler's ``info.controls``.
+SEARCH_PARAMETERS: frozenset[str] = frozenset(SearchRequest.names()) - FORBIDDEN_OVERRIDES
 
 #: Tenant ids: ASCII only (no look-alike letters, spaces, controls), matched in full.
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")

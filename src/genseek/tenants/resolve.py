@@ -22,27 +22,16 @@ from typing import Any
 
 from qdrant_client.http import models
 
+from ..contract import SearchRequest
 from ..errors import ConfigError, InvalidRequestError
 from ..plugin.registry import Registry, get_registry
 from ..tenancy import check_filter
 from .model import FORBIDDEN_OVERRIDES, SEARCH_PARAMETERS, TenantConfig, expand_env
 
-#: What a search uses when neither the tenant nor the request says otherwise.
+#: What a search uses when neither the tenant nor the request says otherwise: the
+#: :class:`~genseek.contract.SearchRequest` defaults of the parameters a request may set.
 LIBRARY_DEFAULTS: dict[str, Any] = {
-    "n_seeds": 8,
-    "limit": 10,
-    "offset": 0,
-    "filter": None,
-    "seed": None,
-    "score_threshold": None,
-    "with_payload": True,
-    "with_vectors": False,
-    "candidates": None,
-    "consistency": None,
-    "timeout": None,
-    "search_params": None,
-    "anchor": None,
-    "anchor_weight": None,
+    name: default for name, default in SearchRequest.defaults().items() if name in SEARCH_PARAMETERS
 }
 
 
