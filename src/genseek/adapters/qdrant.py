@@ -208,7 +208,7 @@ class QdrantAdapter(Adapter):
                     version = self.client.info().version
             except Exception:  # noqa: BLE001 - a server that hides its version gets client-side fusion
                 version = None
-            self._caps = _with_shards(Capabilities.from_version(version), self.client)
+            self._caps = _for_local_mode(Capabilities.from_version(version), self.client)
         return self._caps
 
     def vector_space(self, collection: str, vector_name: str | None) -> VectorSpace:
@@ -288,7 +288,7 @@ class AsyncQdrantAdapter(AsyncAdapter):
                     version = (await self.client.info()).version
             except Exception:  # noqa: BLE001
                 version = None
-            self._caps = _with_shards(Capabilities.from_version(version), self.client)
+            self._caps = _for_local_mode(Capabilities.from_version(version), self.client)
         return self._caps
 
     async def vector_space(self, collection: str, vector_name: str | None) -> VectorSpace:
@@ -321,7 +321,7 @@ class AsyncQdrantAdapter(AsyncAdapter):
         return vectors_by_id(records, vector_name)
 
 
-def _with_shards(caps: Capabilities, client: Any) -> Capabilities:
+def _for_local_mode(caps: Capabilities, client: Any) -> Capabilities:
     """``caps`` of a local-mode client: ``shard_keys=False`` (no shards to route to) and
     ``approximate=False`` (it scans exactly)."""
     return replace(caps, shard_keys=False, approximate=False) if is_local_mode(client) else caps
