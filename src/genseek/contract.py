@@ -62,9 +62,5 @@ class SearchRequest(BaseModel):
         values = {**defaults, **{k: v for k, v in kwargs.items() if k in names}}
         return cls(**values), {k: v for k, v in kwargs.items() if k not in names}
 
-    def arguments(self) -> dict[str, Any]:
-        """The parameters as keyword arguments (values as given, not copied)."""
-        return {name: getattr(self, name) for name in type(self).model_fields}
-
 
 __all__ = ["SearchRequest"]

@@ -198,7 +198,7 @@ class SearchPlanner:
         return out
 
     def refine_scope(
-        self, point_id: Any, strength: Any, params: Mapping[str, Any], controls: dict[str, Any],
+        self, point_id: Any, strength: Any, request: SearchRequest, controls: dict[str, Any],
         capabilities: Capabilities | None = None,
     ) -> tuple[models.Filter | None, int | str, float]:
         """Validate a refine request (sampler, point id, strength, controls, every search parameter)
@@ -218,7 +218,7 @@ class SearchPlanner:
             self.sampler.check_controls(controls)
         else:
             self.sampler.check_refine_controls(controls)
-        checked = self._validate(**params, capabilities=capabilities)
+        checked = self._validate(request, capabilities)
         return scoped_filter(None, self.tenant_field, checked.tenant), point_id, strength
 
     def refine_seeds(
@@ -314,37 +314,22 @@ class SearchPlanner:
     def prepare(
         self,
         query_vector: np.ndarray,
+        request: SearchRequest,
         *,
-        n_seeds: int,
-        limit: int,
-        offset: int,
-        filter: Any,
-        tenant: Any,
-        seed: int | None,
-        score_threshold: float | None,
-        with_payload: Any,
-        with_vectors: Any,
-        candidates: int | None,
-        shard_key_selector: Any,
-        consistency: Any,
-        timeout: int | None,
         capabilities: Capabilities,
         controls: dict[str, Any],
         seeds: SeedSet | None = None,
-        search_params: Any = None,
         anchor: Anchor | None = None,
     ) -> PreparedSearch:
-        """Validate everything, sample the seeds (unless ``seeds`` are given) and plan the request. Sends nothing.
+        """Validate ``request``, sample the seeds (unless ``seeds`` are given) and plan the search. Sends nothing.
 
-        ``anchor`` (from :meth:`encode`) is searched as the last seed row, with its own weight.
+        ``anchor`` (from :meth:`encode`, which reads ``request.anchor``/``anchor_weight``) is searched
+        as the last seed row, with its own weight.
         """
         assert self.space is not None, "bind_space() must run first"
-        checked = self._validate(
-            n_seeds=n_seeds, limit=limit, offset=offset, candidates=candidates, score_threshold=score_threshold,
-            seed=seed, filter=filter, tenant=tenant, search_params=search_params, with_payload=with_payload,
-            with_vectors=with_vectors, shard_key_selector=shard_key_selector, consistency=consistency,
-            timeout=timeout, capabilities=capabilities,
-        )
+        checked = self._validate(request, capabilities)
+        n_seeds, limit, offset, candidates = request.n_seeds, request.limit, request.offset, request.candidates
+        score_threshold, seed, search_params = request.score_threshold, request.seed, request.search_params
         caller_filter, tenant_value, options = checked.filter, checked.tenant, checked.options
         timings: dict[str, float] = {}
         if seeds is None:
@@ -420,15 +405,13 @@ class SearchPlanner:
         prepared.request = second if second is not None else prepared.pool.final
         return second
 
-    def _validate(
-        self, *, n_seeds: Any, limit: Any, offset: Any, candidates: Any, score_threshold: Any, seed: Any, filter: Any,
-        tenant: Any, search_params: Any = None, with_payload: Any = True, with_vectors: Any = False,
-        shard_key_selector: Any = None, consistency: Any = None, timeout: Any = None,
-        capabilities: Capabilities | None = None,
-    ) -> _Checked:
-        """Check every search parameter of a request (no I/O): counts, threshold, seed, index settings,
-        the caller's filter (recursively, :func:`check_filter_tree`), the tenant and the pass-through
-        options (:func:`check_request_options`; the shard key against ``capabilities``)."""
+    def _validate(self, request: SearchRequest, capabilities: Capabilities | None = None) -> _Checked:
+        """Check every search parameter of ``request`` (no I/O; the anchor's are checked by
+        :meth:`encode`): counts, threshold, seed, index settings, the caller's filter (recursively,
+        :func:`check_filter_tree`), the tenant and the pass-through options
+        (:func:`check_request_options`; the shard key against ``capabilities``)."""
+        n_seeds, limit, offset, candidates = request.n_seeds, request.limit, request.offset, request.candidates
+        score_threshold, seed = request.score_threshold, request.seed
         check_int("n_seeds", n_seeds, low=1, high=self.max_seeds)
         check_int("limit", limit, low=1)
         check_int("offset", offset, low=0)
@@ -442,14 +425,15 @@ class SearchPlanner:
             raise InvalidRequestError(f"score_threshold must be a finite number, got {score_threshold!r}")
         if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or seed < 0):
             raise InvalidRequestError(f"seed must be a non-negative integer, got {seed!r}")
-        check_search_params(search_params)
-        caller_filter = check_filter(filter)
+        check_search_params(request.search_params)
+        caller_filter = check_filter(request.filter)
         if caller_filter is not None:
             check_filter_tree(caller_filter, space=self.space)
-        tenant_value = check_tenant(self.tenant_field, tenant)
+        tenant_value = check_tenant(self.tenant_field, request.tenant)
         options = check_request_options(
-            with_payload=with_payload, with_vectors=with_vectors, shard_key_selector=shard_key_selector,
-            consistency=consistency, timeout=timeout, capabilities=capabilities, space=self.space,
+            with_payload=request.with_payload, with_vectors=request.with_vectors,
+            shard_key_selector=request.shard_key_selector, consistency=request.consistency, timeout=request.timeout,
+            capabilities=capabilities, space=self.space,
         )
         return _Checked(caller_filter, tenant_value, options)
 
@@ -718,26 +702,11 @@ class GenerativeSearch(_SearchBase):
             DimensionMismatchError: the seeds or the anchor do not fit the collection's vector.
         """
         total = time.perf_counter()
+        arguments = locals()  # this signature's keywords are SearchRequest's fields (tests hold them equal)
+        request = SearchRequest(**{name: arguments[name] for name in SearchRequest.names()})
         query_vector, anchored = self.planner.encode(query, vector, anchor, anchor_weight)
         prepared = self.planner.prepare(
-            query_vector,
-            n_seeds=n_seeds,
-            limit=limit,
-            offset=offset,
-            filter=filter,
-            tenant=tenant,
-            seed=seed,
-            score_threshold=score_threshold,
-            with_payload=with_payload,
-            with_vectors=with_vectors,
-            candidates=candidates,
-            shard_key_selector=shard_key_selector,
-            consistency=consistency,
-            timeout=timeout,
-            capabilities=self.adapter.capabilities(),
-            controls=sampler_controls,
-            search_params=search_params,
-            anchor=anchored,
+            query_vector, request, capabilities=self.adapter.capabilities(), controls=sampler_controls, anchor=anchored
         )
         return self._execute(prepared, score_threshold, total)
 
@@ -780,18 +749,16 @@ class GenerativeSearch(_SearchBase):
         """
         total = time.perf_counter()
         request, controls = SearchRequest.split(kwargs, n_seeds=1)  # a refine searches one seed
-        params = request.arguments()
-        anchor, anchor_weight = params.pop("anchor"), params.pop("anchor_weight")
         capabilities = self.adapter.capabilities()
-        scope, point_id, strength = self.planner.refine_scope(point_id, strength, params, controls, capabilities)
-        query_vector, anchored = self.planner.encode(query, vector, anchor, anchor_weight)
+        scope, point_id, strength = self.planner.refine_scope(point_id, strength, request, controls, capabilities)
+        query_vector, anchored = self.planner.encode(query, vector, request.anchor, request.anchor_weight)
         controls = self.planner.encode_controls(controls)
         stored = self.adapter.fetch_vectors(self.planner.collection, self.vector_space.name, [point_id], scope)
-        seeds = self.planner.refine_seeds(point_id, stored, query_vector, strength, params["tenant"], controls)
+        seeds = self.planner.refine_seeds(point_id, stored, query_vector, strength, request.tenant, controls)
         prepared = self.planner.prepare(
-            query_vector, capabilities=capabilities, controls={}, seeds=seeds, anchor=anchored, **params
+            query_vector, request, capabilities=capabilities, controls={}, seeds=seeds, anchor=anchored
         )
-        return self._execute(prepared, params["score_threshold"], total)
+        return self._execute(prepared, request.score_threshold, total)
 
 
 class AsyncGenerativeSearch(_SearchBase):
@@ -820,15 +787,11 @@ class AsyncGenerativeSearch(_SearchBase):
         total = time.perf_counter()
         await self._ensure_bound()
         request, controls = SearchRequest.split(kwargs)
-        params = request.arguments()
-        anchor, anchor_weight = params.pop("anchor"), params.pop("anchor_weight")
         capabilities = await self.adapter.capabilities()
 
         def plan() -> PreparedSearch:
-            query_vector, anchored = self.planner.encode(query, vector, anchor, anchor_weight)
-            return self.planner.prepare(
-                query_vector, capabilities=capabilities, anchor=anchored, controls=controls, **params
-            )
+            query_vector, anchored = self.planner.encode(query, vector, request.anchor, request.anchor_weight)
+            return self.planner.prepare(query_vector, request, capabilities=capabilities, controls=controls, anchor=anchored)
 
         prepared = await asyncio.to_thread(plan)
         return await self._execute(prepared, request.score_threshold, total)
@@ -852,13 +815,11 @@ class AsyncGenerativeSearch(_SearchBase):
         total = time.perf_counter()
         await self._ensure_bound()
         request, controls = SearchRequest.split(kwargs, n_seeds=1)  # a refine searches one seed
-        params = request.arguments()
-        anchor, anchor_weight = params.pop("anchor"), params.pop("anchor_weight")
         capabilities = await self.adapter.capabilities()
-        scope, point_id, strength = self.planner.refine_scope(point_id, strength, params, controls, capabilities)
+        scope, point_id, strength = self.planner.refine_scope(point_id, strength, request, controls, capabilities)
 
         def encode() -> tuple[np.ndarray, Anchor | None, dict[str, Any]]:
-            query_vector, anchored = self.planner.encode(query, vector, anchor, anchor_weight)
+            query_vector, anchored = self.planner.encode(query, vector, request.anchor, request.anchor_weight)
             return query_vector, anchored, self.planner.encode_controls(controls)
 
         query_vector, anchored, controls = await asyncio.to_thread(encode)
@@ -866,13 +827,12 @@ class AsyncGenerativeSearch(_SearchBase):
         stored = await self.adapter.fetch_vectors(self.planner.collection, self.planner.space.name, [point_id], scope)
 
         def plan() -> PreparedSearch:
-            seeds = self.planner.refine_seeds(point_id, stored, query_vector, strength, params["tenant"], controls)
-            return self.planner.prepare(
-                query_vector, capabilities=capabilities, controls={}, seeds=seeds, anchor=anchored, **params
-            )
+            seeds = self.planner.refine_seeds(point_id, stored, query_vector, strength, request.tenant, controls)
+            return self.planner.prepare(query_vector, request, capabilities=capabilities, controls={}, seeds=seeds,
+                                        anchor=anchored)
 
         prepared = await asyncio.to_thread(plan)
-        return await self._execute(prepared, params["score_threshold"], total)
+        return await self._execute(prepared, request.score_threshold, total)
 
 
 __all__ = ["DEFAULT_ANCHOR_WEIGHT", "AsyncGenerativeSearch", "GenerativeSearch", "SearchPlanner"]

@@ -9,6 +9,7 @@ import pytest
 from qdrant_client.http import models
 
 from genseek import AsyncGenerativeSearch, GenerativeSearch, InvalidRequestError
+from genseek.contract import SearchRequest
 from genseek.pooling import POOL_SIMILARITY, PoolPlan, group_seeds
 from genseek.testing import FixedSeedsSampler, clustered_vectors
 
@@ -99,11 +100,9 @@ def test_pooled_lists_never_lose_what_a_seed_walk_found(weak_catalog):
     queries, seeds = off_manifold_seeds(vectors)
     search = make(catalog, seeds)
     search.planner.sampler = FixedSeedsSampler(seeds[1])
-    plan = PoolPlan.plan(search.planner.prepare(
-        queries[1], n_seeds=8, limit=10, offset=0, filter=None, tenant=None, seed=None, score_threshold=None,
-        with_payload=False, with_vectors=False, candidates=30, shard_key_selector=None, consistency=None,
-        timeout=None, capabilities=search.adapter.capabilities(), controls={},
-    ).pool.final, "cosine")
+    request = SearchRequest(n_seeds=8, limit=10, with_payload=False, candidates=30)
+    prepared = search.planner.prepare(queries[1], request, capabilities=search.adapter.capabilities(), controls={})
+    plan = PoolPlan.plan(prepared.pool.final, "cosine")
     walked = search.adapter.run(plan.first())
     rescored = search.adapter.run(plan.second(walked))
     own = search.adapter.run(plan.final)

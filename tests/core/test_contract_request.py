@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
 
+import numpy as np
 import pytest
 from pydantic import ValidationError
+from qdrant_client import AsyncQdrantClient
+from qdrant_client.http import models
 
-from genseek import GenerativeSearch
+from genseek import AsyncGenerativeSearch, GenerativeSearch, Sampler, SeedSet
+from genseek.adapters.base import Capabilities, SeedSearch, SeedSearchResponse
 from genseek.contract import SearchRequest
-from genseek.search import SearchPlanner
+from genseek.samplers.base import SamplerInfo
+
+FLT = models.Filter(must=[models.FieldCondition(key="even", match=models.MatchValue(value=True))])
+ANCHOR = np.linspace(-1.0, 1.0, 32).astype(np.float32)
 from genseek.tenants import LIBRARY_DEFAULTS
 from genseek.tenants.model import FORBIDDEN_OVERRIDES, SEARCH_PARAMETERS
 
@@ -21,12 +32,97 @@ def test_the_sync_signature_is_the_contract_with_its_defaults():
     assert keywords == SearchRequest.defaults()
 
 
-def test_the_planner_takes_every_parameter_but_the_anchor_ones():
-    planner = set(inspect.signature(SearchPlanner.prepare).parameters)
-    validated = set(inspect.signature(SearchPlanner._validate).parameters)
-    for name in SearchRequest.names():
-        assert name in planner or name in ("anchor_weight",), name
-        assert name in validated or name in ("anchor", "anchor_weight"), name
+class NoisySampler(Sampler):
+    """Seeds drawn from the request's generator, so ``seed=`` shows in the seeds."""
+
+    id = "noisy"
+
+    @property
+    def info(self) -> SamplerInfo:
+        return SamplerInfo(self.id, target_dim=DIM)
+
+    def sample(self, query, n, *, generator, **controls):
+        return SeedSet(vectors=generator.standard_normal((n, DIM)).astype(np.float32))
+
+
+#: A non-default value of every SearchRequest field, and how the planned request (as an adapter
+#: receives it: ``SeedSearch``) shows it.
+TENANT_FIELD, DIM = "tenant", 32
+REACHES: dict[str, tuple[Any, Callable[[SeedSearch], bool]]] = {
+    "n_seeds": (3, lambda r: len(r.seeds) == 4),  # 3 seeds + the anchor row
+    "limit": (7, lambda r: r.limit == 7),
+    "offset": (2, lambda r: r.offset == 2),
+    "filter": (FLT, lambda r: FLT in r.filter.must),
+    "tenant": ("globex", lambda r: any(getattr(c, "key", None) == TENANT_FIELD and c.match.value == "globex"
+                                         for c in r.filter.must)),
+    "seed": (5, lambda r: np.allclose(r.seeds[0], np.random.default_rng(5).standard_normal(DIM), atol=1e-6)),
+    "score_threshold": (0.25, lambda r: r.score_threshold == 0.25),
+    "with_payload": (["rank"], lambda r: r.with_payload == ["rank", TENANT_FIELD]),
+    "with_vectors": (True, lambda r: r.with_vectors is True),
+    "candidates": (33, lambda r: r.candidates == 33),
+    "shard_key_selector": ("shard-a", lambda r: r.shard_key_selector == "shard-a"),
+    "consistency": ("majority", lambda r: r.consistency == "majority"),
+    "timeout": (9, lambda r: r.timeout == 9),
+    "search_params": ({"hnsw_ef": 77}, lambda r: r.params == {"hnsw_ef": 77}),
+    "anchor": (ANCHOR, lambda r: np.allclose(r.seeds[-1], ANCHOR)),
+    "anchor_weight": (3.0, lambda r: r.engine.weights[-1] == 3.0),
+}
+
+
+def test_every_field_is_checked_below():
+    assert set(REACHES) == set(SearchRequest.names())
+
+
+def _searchers(catalog, async_catalog):
+    caps = replace(Capabilities.everything(), shard_keys=True)
+    common = dict(encoder=None, sampler=NoisySampler(), vector_name="dense", tenant_field=TENANT_FIELD,
+                  provenance=False, fusion="engine")
+    sync, asynchronous = GenerativeSearch(catalog, "items", **common), AsyncGenerativeSearch(async_catalog, "items", **common)
+    sent: list[SeedSearch] = []
+
+    def record(request):
+        sent.append(request)
+        return SeedSearchResponse(fused=[])
+
+    async def record_async(request):
+        return record(request)
+
+    async def caps_async():
+        return caps
+
+    sync.adapter.run, sync.adapter.capabilities = record, lambda: caps
+    asynchronous.adapter.run, asynchronous.adapter.capabilities = record_async, caps_async
+    return sync, asynchronous, sent
+
+
+@pytest.fixture
+def async_catalog(catalog_vectors):
+    vectors, _ = catalog_vectors
+    client = AsyncQdrantClient(":memory:")
+
+    async def fill():
+        await client.create_collection("items", vectors_config={"dense": models.VectorParams(size=DIM, distance=models.Distance.COSINE)})
+        await client.upsert("items", points=models.Batch(ids=list(range(10)), vectors={"dense": vectors[:10].tolist()}))
+
+    asyncio.run(fill())
+    return client
+
+
+@pytest.mark.parametrize("field", list(REACHES))
+def test_every_field_reaches_both_adapters(field, catalog, async_catalog):
+    """Each field set on a sync and an async search shows in the request their adapter receives."""
+    sync, asynchronous, sent = _searchers(catalog, async_catalog)
+    base = {"tenant": "acme", "anchor": np.ones(DIM, np.float32), "n_seeds": 2}  # needed by some checks
+    value, reached = REACHES[field]
+    kwargs = {**base, field: value}
+    vector = np.ones(DIM, np.float32)
+    sync.search(vector=vector, **kwargs)
+    asyncio.run(asynchronous.search(vector=vector, **kwargs))
+    assert len(sent) == 2
+    for request, twin in zip(sent, ("sync", "async")):
+        assert reached(request), (field, twin, request)
+    sync.search(vector=vector, **base)
+    assert not reached(sent[-1]), field  # each check tells the value set from the default
 
 
 def test_tenant_overrides_and_defaults_derive_from_it():

@@ -9,6 +9,7 @@ import pytest
 from qdrant_client import AsyncQdrantClient, QdrantClient
 from qdrant_client.http import models
 
+from genseek.contract import SearchRequest
 from genseek import (
     AsyncGenerativeSearch,
     CollectionError,
@@ -266,9 +267,8 @@ def test_search_params_reach_every_request(catalog, catalog_vectors):
         exact = search.search(vector=seeds[0], n_seeds=3, limit=5, search_params=models.SearchParams(hnsw_ef=64, exact=True))
         assert exact.ids == plain.ids
         prepared = search.planner.prepare(
-            seeds[0], n_seeds=3, limit=5, offset=0, filter=None, tenant=None, seed=None, score_threshold=None,
-            with_payload=True, with_vectors=False, candidates=None, shard_key_selector=None, consistency=None,
-            timeout=None, capabilities=search.adapter.capabilities(), controls={}, search_params={"hnsw_ef": 64},
+            seeds[0], SearchRequest(n_seeds=3, limit=5, search_params={"hnsw_ef": 64}),
+            capabilities=search.adapter.capabilities(), controls={},
         )
         fused, per_seed = build_requests(prepared.request)
         expected = models.SearchParams(hnsw_ef=64)
