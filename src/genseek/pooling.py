@@ -44,7 +44,6 @@ from .adapters.base import SeedSearch, SeedSearchResponse
 
 #: ``search_params`` key: ``True`` (default: own and group walks), ``"shared"`` (group walks only) or ``False``.
 POOLING_KEY = "seed_pooling"
-POOLING_MODES = (True, False, "shared")
 #: Cosine similarity to a group's running mean at or above which a seed joins that group.
 POOL_SIMILARITY = 0.5
 #: Most candidates one pooled walk fetches.
@@ -137,4 +136,4 @@ def empty_response(seeds: int) -> SeedSearchResponse:
     return SeedSearchResponse(fused=None, per_seed=[[] for _ in range(seeds)])
 
 
-__all__ = ["MAX_POOL", "POOLING_KEY", "POOLING_MODES", "POOL_SIMILARITY", "PoolPlan", "empty_response", "group_seeds"]
+__all__ = ["MAX_POOL", "POOLING_KEY", "POOL_SIMILARITY", "PoolPlan", "empty_response", "group_seeds"]
