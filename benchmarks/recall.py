@@ -106,12 +106,11 @@ class Engine:
 
     def lists(self, vectors: np.ndarray, limit: int, params: dict | None, flt=None) -> list[list[tuple]]:
         """One batch, a ranked list of (id, score) per vector."""
-        batch = self.qe.QueryBatchRequest([self._request(v, limit, params, flt) for v in vectors])
-        return [[(p.id, float(p.score)) for p in ranked] for ranked in self.shard.query_batch(batch)]
+        return self.walks(vectors, [limit] * len(vectors), [params] * len(vectors), flt)
 
-    def walks(self, vectors: np.ndarray, limits: list[int], params: list[dict | None]) -> list[list[tuple]]:
+    def walks(self, vectors: np.ndarray, limits: list[int], params: list[dict | None], flt=None) -> list[list[tuple]]:
         """One batch with its own limit and params per vector."""
-        batch = self.qe.QueryBatchRequest([self._request(v, k, p) for v, k, p in zip(vectors, limits, params)])
+        batch = self.qe.QueryBatchRequest([self._request(v, k, p, flt) for v, k, p in zip(vectors, limits, params)])
         return [[(p.id, float(p.score)) for p in ranked] for ranked in self.shard.query_batch(batch)]
 
     def rescore(self, vectors: np.ndarray, union: set, limit: int) -> list[list[tuple]]:
@@ -123,11 +122,7 @@ class Engine:
 
 
 def rrf(lists: list[list[tuple]], limit: int = LIMIT) -> list[tuple]:
-    scores: dict = {}
-    for ranked in lists:
-        for rank, (pid, _) in enumerate(ranked[:DEPTH]):
-            scores[pid] = scores.get(pid, 0.0) + 1.0 / (RRF_K + rank)
-    return sorted(scores.items(), key=lambda item: -item[1])[:limit]
+    return sorted(rrf_scores(lists).items(), key=lambda item: -item[1])[:limit]
 
 
 def rrf_scores(lists: list[list[tuple]]) -> dict:

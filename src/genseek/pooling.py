@@ -41,6 +41,7 @@ import numpy as np
 from qdrant_client.http import models
 
 from .adapters.base import SeedSearch, SeedSearchResponse
+from .vectors import l2_normalize
 
 #: ``search_params`` key: ``True`` (default: own and group walks), ``"shared"`` (group walks only) or ``False``.
 POOLING_KEY = "seed_pooling"
@@ -52,12 +53,16 @@ MAX_POOL = 1000
 
 def group_seeds(seeds: np.ndarray, distance: str, threshold: float = POOL_SIMILARITY) -> list[list[int]]:
     """Seed indices grouped by direction (see the module docstring); singletons unless ``distance`` is cosine."""
+    return _grouped(seeds, distance, threshold)[0]
+
+
+def _grouped(seeds: np.ndarray, distance: str, threshold: float) -> tuple[list[list[int]], list[np.ndarray]]:
+    """The groups and, per group, the sum of its members' unit vectors (its direction)."""
     if distance != "cosine":
-        return [[i] for i in range(len(seeds))]
-    unit = seeds / np.maximum(np.linalg.norm(seeds, axis=1, keepdims=True), 1e-12)
+        return [[i] for i in range(len(seeds))], list(seeds)
     groups: list[list[int]] = []
     sums: list[np.ndarray] = []
-    for i, row in enumerate(unit):
+    for i, row in enumerate(l2_normalize(seeds)):
         for g, total in enumerate(sums):
             if float(row @ total) >= threshold * float(np.linalg.norm(total)):
                 groups[g].append(i)
@@ -66,7 +71,7 @@ def group_seeds(seeds: np.ndarray, distance: str, threshold: float = POOL_SIMILA
         else:
             groups.append([i])
             sums.append(row.copy())
-    return groups
+    return groups, sums
 
 
 @dataclass(frozen=True)
@@ -89,14 +94,12 @@ class PoolPlan:
     def plan(cls, final: SeedSearch, distance: str, mode: Any = True) -> PoolPlan:
         """Group ``final``'s seeds and choose the walks (see the module docstring for ``mode``)."""
         seeds, depth = final.seeds, final.candidates
-        groups = group_seeds(seeds, distance)
+        groups, directions = _grouped(seeds, distance, POOL_SIMILARITY)
         rows: list[np.ndarray] = []
         depths: list[int] = []
-        for members in groups:
+        for members, direction in zip(groups, directions):
             if len(members) > 1:
-                unit = seeds[members] / np.maximum(np.linalg.norm(seeds[members], axis=1, keepdims=True), 1e-12)
-                centre = unit.sum(axis=0)
-                rows.append(centre / max(float(np.linalg.norm(centre)), 1e-12))
+                rows.append(l2_normalize(direction))
                 depths.append(min(MAX_POOL, depth * len(members)))
             if len(members) == 1 or mode != "shared":
                 rows.extend(seeds[i] for i in members)

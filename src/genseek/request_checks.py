@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import numbers
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,9 +22,18 @@ from .adapters.base import Capabilities, VectorSpace
 from .errors import InvalidRequestError
 
 
-#: Search-time settings a request may pass (``search_params=``): Qdrant's ``SearchParams`` index
-#: settings, and genseek's ``seed_pooling`` (:mod:`genseek.pooling`).
-SEARCH_PARAM_TYPES: dict[str, type] = {"hnsw_ef": int, "exact": bool, "indexed_only": bool, "seed_pooling": object}
+def _is_bool(value: Any) -> bool:
+    return isinstance(value, bool)
+
+
+#: Search-time settings a request may pass (``search_params=``) → (accepts the value?, what it must
+#: be): Qdrant's ``SearchParams`` index settings, and genseek's ``seed_pooling`` (:mod:`genseek.pooling`).
+SEARCH_PARAM_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "hnsw_ef": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1, "an integer >= 1"),
+    "exact": (_is_bool, "true or false"),
+    "indexed_only": (_is_bool, "true or false"),
+    "seed_pooling": (lambda v: isinstance(v, bool) or (isinstance(v, str) and v == "shared"), "true, false or 'shared'"),
+}
 
 
 def check_search_params(value: Any) -> dict[str, Any]:
@@ -44,21 +53,15 @@ def check_search_params(value: Any) -> dict[str, Any]:
             f"search_params must be a dict or models.SearchParams, got {type(value).__name__}; "
             "e.g. search_params={'hnsw_ef': 128} or {'exact': True}"
         )
-    unknown = sorted(set(value) - set(SEARCH_PARAM_TYPES))
+    unknown = sorted(set(value) - set(SEARCH_PARAM_RULES))
     if unknown:
         raise InvalidRequestError(
-            f"unsupported search_params {unknown}; supported: {sorted(SEARCH_PARAM_TYPES)}"
+            f"unsupported search_params {unknown}; supported: {sorted(SEARCH_PARAM_RULES)}"
         )
-    for key, kind in SEARCH_PARAM_TYPES.items():
+    for key, (accepts, what) in SEARCH_PARAM_RULES.items():
         item = value.get(key)
-        if item is None:
-            continue
-        if kind is int and (isinstance(item, bool) or not isinstance(item, int) or item < 1):
-            raise InvalidRequestError(f"search_params['{key}'] must be an integer >= 1, got {item!r}")
-        if kind is bool and not isinstance(item, bool):
-            raise InvalidRequestError(f"search_params['{key}'] must be true or false, got {item!r}")
-        if key == "seed_pooling" and not (isinstance(item, bool) or item == "shared"):
-            raise InvalidRequestError(f"search_params['seed_pooling'] must be true, false or 'shared', got {item!r}")
+        if item is not None and not accepts(item):
+            raise InvalidRequestError(f"search_params['{key}'] must be {what}, got {item!r}")
     return {key: item for key, item in value.items() if item is not None}
 
 
@@ -382,7 +385,7 @@ def check_int(name: str, value: Any, *, low: int, high: int | None = None) -> No
 
 __all__ = [
     "RequestOptions",
-    "SEARCH_PARAM_TYPES",
+    "SEARCH_PARAM_RULES",
     "check_filter_tree",
     "check_int",
     "check_point_id",

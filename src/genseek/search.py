@@ -80,11 +80,13 @@ class PreparedSearch:
 
 @dataclass(frozen=True)
 class _Checked:
-    """What :meth:`SearchPlanner._validate` returns: the caller's filter, the tenant and the options."""
+    """What :meth:`SearchPlanner._validate` returns: the caller's filter, the tenant, the options
+    and the search parameters (:func:`check_search_params`)."""
 
     filter: models.Filter | None
     tenant: Any
     options: RequestOptions
+    params: dict[str, Any]
 
 
 def _resolve(
@@ -329,7 +331,7 @@ class SearchPlanner:
         assert self.space is not None, "bind_space() must run first"
         checked = self._validate(request, capabilities)
         n_seeds, limit, offset, candidates = request.n_seeds, request.limit, request.offset, request.candidates
-        score_threshold, seed, search_params = request.score_threshold, request.seed, request.search_params
+        score_threshold, seed = request.score_threshold, request.seed
         caller_filter, tenant_value, options = checked.filter, checked.tenant, checked.options
         timings: dict[str, float] = {}
         if seeds is None:
@@ -360,7 +362,7 @@ class SearchPlanner:
         guard = TenantGuard(self.tenant_field, tenant_value)
         payload_selector, strip = guard.payload_selector(options.with_payload)
         single = len(seeds) == 1
-        params = check_search_params(search_params)
+        params = dict(checked.params)
         engine = self._engine_fusion(context, capabilities, single)
         client_fusion = engine is None
         pooling = params.pop(POOLING_KEY, True)
@@ -425,7 +427,7 @@ class SearchPlanner:
             raise InvalidRequestError(f"score_threshold must be a finite number, got {score_threshold!r}")
         if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or seed < 0):
             raise InvalidRequestError(f"seed must be a non-negative integer, got {seed!r}")
-        check_search_params(request.search_params)
+        params = check_search_params(request.search_params)
         caller_filter = check_filter(request.filter)
         if caller_filter is not None:
             check_filter_tree(caller_filter, space=self.space)
@@ -435,7 +437,7 @@ class SearchPlanner:
             shard_key_selector=request.shard_key_selector, consistency=request.consistency, timeout=request.timeout,
             capabilities=capabilities, space=self.space,
         )
-        return _Checked(caller_filter, tenant_value, options)
+        return _Checked(caller_filter, tenant_value, options, params)
 
     def _engine_fusion(self, ctx: FusionContext, caps: Capabilities, single: bool) -> EngineFusion | None:
         if single:  # one seed: a plain nearest search, scores stay similarities
@@ -682,7 +684,9 @@ class GenerativeSearch(_SearchBase):
                 (see :func:`check_request_options`); ``shard_key_selector`` is refused on
                 qdrant-client local mode, which has no shards.
             search_params: index settings for every per-seed search and prefetch:
-                ``{"hnsw_ef": 256}`` trades speed for recall, ``{"exact": True}`` bypasses the index.
+                ``{"hnsw_ef": 256}`` trades speed for recall, ``{"exact": True}`` bypasses the index;
+                ``{"seed_pooling": False}`` or ``"shared"`` changes how an HNSW backend's walks are
+                pooled and rescored (:mod:`genseek.pooling`).
             anchor: search the query's direct catalog-space vector beside the seeds. ``None``
                 (default): anchored when the search has an ``anchor_encoder``; ``True``: embed
                 ``query`` with the anchor encoder; ``False``: not anchored (the ranking of a
