@@ -32,9 +32,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import machine, write  # noqa: E402
 
-from genseek.samplers.denoisers import DenoiserConfig, count_parameters  # noqa: E402
+from genseek.samplers.denoisers import count_parameters  # noqa: E402
 from genseek.samplers.diffusion import DiffusionSampler  # noqa: E402
-from genseek.samplers.weights import PriorConfig, PriorWeights  # noqa: E402
+from genseek.samplers.testkit import tiny_prior  # noqa: E402
+from genseek.samplers.weights import PriorWeights  # noqa: E402
 from genseek.training import PairSet, TrainConfig, train  # noqa: E402
 
 SEEDS, GUIDANCE = 8, 4.0
@@ -42,12 +43,7 @@ PRIORS = {"demo shape (384-d, width 384 × 6)": (384, 384, 6), "7.7M (512-d, wid
 
 
 def random_prior(dim: int, width: int, depth: int) -> PriorWeights:
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        weights = PriorWeights.create(PriorConfig(
-            denoiser=DenoiserConfig(target_dim=dim, query_dim=dim, width=width, depth=depth), sigma_data=0.044))
-        torch.nn.init.normal_(weights.model.net.out_proj.weight, std=0.02)
-    return weights
+    return tiny_prior(target_dim=dim, query_dim=dim, width=width, depth=depth)
 
 
 def timed(fn, repeats: int, device: str) -> list[float]:

@@ -215,6 +215,6 @@ def test_concurrent_searches_of_two_tenants_never_cross(catalog, sampler):
         assert result.ids == alone[(tenant, query)]
 
 
-def test_text_controls_are_checked_before_queueing(sampler):
+def test_a_text_control_without_a_search_encoder_is_refused(sampler):
     with pytest.raises(InvalidRequestError, match="negative"):
         sampler.sample(np.ones(64, np.float32), 2, generator=np.random.default_rng(0), negative="text")
