@@ -32,6 +32,7 @@ from .plugin import get_registry, hookimpl
 from .result import GenerativePoint, SearchResult, SeedHit
 from .samplers.base import Sampler, SeedSet
 from .search import AsyncGenerativeSearch, GenerativeSearch
+from . import tenants as _tenants  # noqa: F401  (installs GenerativeSearch.for_tenant / AsyncGenerativeSearch.for_tenant)
 
 __version__ = "0.1.0"
 

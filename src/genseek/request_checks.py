@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from qdrant_client.http import models
 
-from .adapters.base import Capabilities, VectorSpace
+from .contract import Capabilities, VectorSpace, check_int
 from .errors import InvalidRequestError
 
 
@@ -371,16 +371,6 @@ def _check_condition(condition: Any, where: str, space: VectorSpace | None) -> N
             f"{where}: {type(condition).__name__} is not a filter condition; use models.FieldCondition, "
             "IsEmptyCondition, IsNullCondition, HasIdCondition, HasVectorCondition, NestedCondition or a nested Filter"
         )
-
-
-def check_int(name: str, value: Any, *, low: int, high: int | None = None) -> None:
-    """Refuse anything but an integer (not a boolean) in ``[low, high]`` for the argument ``name``."""
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise InvalidRequestError(f"{name} must be an integer, got {value!r}")
-    if value < low:
-        raise InvalidRequestError(f"{name} must be >= {low}, got {value}")
-    if high is not None and value > high:
-        raise InvalidRequestError(f"{name}={value} exceeds the configured maximum of {high} (max_seeds)")
 
 
 __all__ = [

@@ -1,19 +1,26 @@
 """Fixtures for the adapter contract suite: the same catalog in every backend.
 
-``backend`` is parametrised over qdrant-client local mode and Qdrant Edge; both hold the
-session catalog of the root conftest (1,500 clustered 32-d vectors, named vector ``dense``,
-payload ``tenant``/``cluster``/``even``/``rank``) plus a few extra payload fields for filters.
+``backend`` is parametrised over qdrant-client local mode and Qdrant Edge, each driven by its
+synchronous and by its asynchronous adapter (``qdrant-async`` on an ``AsyncQdrantClient``,
+``edge-async`` on the same catalog); all hold the session catalog of the root conftest (1,500
+clustered 32-d vectors, named vector ``dense``, payload ``tenant``/``cluster``/``even``/``rank``)
+plus a few extra payload fields for filters. :meth:`Backend.searcher` builds the matching searcher; an
+async one is wrapped in :class:`SyncView` so every contract test runs unchanged on both twins.
 """
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pytest
-from qdrant_client import QdrantClient, models
+from qdrant_client import AsyncQdrantClient, QdrantClient, models
+
+from genseek.search import AsyncGenerativeSearch, GenerativeSearch
 
 from genseek.testing import make_collection
 
@@ -48,6 +55,59 @@ class Backend:
     name: str
     client: Any
     collection: str = COLLECTION
+    #: the adapter to choose (``None``: the one the client implies)
+    adapter: str | None = None
+    #: the event loop an async backend's calls run on (``None``: a synchronous backend)
+    loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def asynchronous(self) -> bool:
+        return self.loop is not None
+
+    def searcher(self, **kwargs: Any) -> Any:
+        """``GenerativeSearch(client, collection, **kwargs)``, or for an async backend the
+        ``AsyncGenerativeSearch`` twin behind a :class:`SyncView`."""
+        if not self.asynchronous:
+            return GenerativeSearch(self.client, self.collection, adapter=self.adapter, **kwargs)
+        return SyncView(AsyncGenerativeSearch(self.client, self.collection, adapter=self.adapter, **kwargs), self.loop)
+
+
+class SyncView:
+    """A synchronous view of an async object (a searcher or its adapter) for the shared tests.
+
+    Coroutine methods run to completion on ``loop``; called from inside that loop (a patched
+    adapter method wrapping the original), they return the awaitable instead. Attributes set on
+    the view are set on the object, and a plain function set in place of a coroutine method is
+    wrapped so that the async caller can await it.
+    """
+
+    def __init__(self, target: Any, loop: asyncio.AbstractEventLoop) -> None:
+        object.__setattr__(self, "_target", target)
+        object.__setattr__(self, "_loop", loop)
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._target, name)
+        if name == "adapter":
+            return SyncView(value, self._loop)
+        if not inspect.iscoroutinefunction(value):
+            return value
+        loop = self._loop
+
+        def run(*args: Any, **kwargs: Any) -> Any:
+            awaitable = value(*args, **kwargs)
+            return awaitable if loop.is_running() else loop.run_until_complete(awaitable)
+
+        return run
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if callable(value) and inspect.iscoroutinefunction(getattr(self._target, name, None)):
+            function = value
+
+            async def value(*args: Any, **kwargs: Any) -> Any:  # noqa: F811 - the awaitable replacement
+                out = function(*args, **kwargs)
+                return await out if inspect.isawaitable(out) else out
+
+        setattr(self._target, name, value)
 
 
 @pytest.fixture(scope="session")
@@ -90,10 +150,48 @@ def edge_backend(catalog_vectors, payloads, tmp_path_factory) -> Backend:
     catalog.close()
 
 
-@pytest.fixture(params=["qdrant-local", "edge"])
+@pytest.fixture(scope="session")
+def event_loop_for_async() -> Any:
+    loop = asyncio.new_event_loop()
+    yield loop
+    loop.close()
+
+
+@pytest.fixture(scope="session")
+def async_local_backend(local_backend, event_loop_for_async) -> Backend:
+    """The local backend's collection, copied point for point into an ``AsyncQdrantClient(":memory:")``."""
+    source = local_backend.client
+    info = source.get_collection(COLLECTION)
+    records, _ = source.scroll(COLLECTION, limit=100_000, with_payload=True, with_vectors=True)
+    client = AsyncQdrantClient(":memory:")
+
+    async def build() -> None:
+        await client.create_collection(COLLECTION, vectors_config=info.config.params.vectors)
+        points = [models.PointStruct(id=r.id, vector=r.vector, payload=r.payload) for r in records]
+        await client.upsert(COLLECTION, points=points)
+
+    event_loop_for_async.run_until_complete(build())
+    return Backend("qdrant-local-async", client, loop=event_loop_for_async)
+
+
+@pytest.fixture(scope="session")
+def async_edge_backend(edge_backend, event_loop_for_async) -> Backend:
+    """The Edge catalog, driven by the ``edge-async`` adapter."""
+    return Backend("edge-async", edge_backend.client, adapter="edge-async", loop=event_loop_for_async)
+
+
+BACKENDS = {
+    "qdrant-local": "local_backend",
+    "edge": "edge_backend",
+    "qdrant-local-async": "async_local_backend",
+    "edge-async": "async_edge_backend",
+}
+
+
+@pytest.fixture(params=list(BACKENDS))
 def backend(request) -> Backend:
-    """Each contract test runs once per backend (the Edge run skips without qdrant-edge-py)."""
-    return request.getfixturevalue("local_backend" if request.param == "qdrant-local" else "edge_backend")
+    """Each contract test runs once per backend and twin (the Edge runs skip without qdrant-edge-py)."""
+    return request.getfixturevalue(BACKENDS[request.param])
 
 
 def assert_same_ranking(got: list[models.ScoredPoint], want: list[models.ScoredPoint], *, places: int = 4) -> None:
@@ -117,7 +215,7 @@ def assert_same_ranking(got: list[models.ScoredPoint], want: list[models.ScoredP
             assert ids_got == ids_want, f"ids with score {key} differ: {sorted(ids_got)} vs {sorted(ids_want)}"
 
 
-__all__ = ["Backend", "assert_same_ranking"]
+__all__ = ["Backend", "SyncView", "assert_same_ranking"]
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""The adapter contract, run against every backend (qdrant-client local mode and Qdrant Edge).
+"""The adapter contract, run against every backend (qdrant-client local mode and Qdrant Edge) and
+against each one's synchronous and asynchronous adapter.
 
 Reference for every ranking: genseek's client-side fuser over local-mode per-seed lists — the
 path that is defined in Python and reviewed against the papers. Each backend, fusing in its
@@ -6,6 +7,8 @@ engine or on the client, must give the same ranking on the same data.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import pytest
@@ -28,9 +31,8 @@ def seeds(catalog_vectors) -> np.ndarray:
 
 def make_search(b, seeds, *, fuser="rrf", fusion="auto", weights=None, provenance=False, fuser_options=None,
                 tenant_field="tenant"):
-    return GenerativeSearch(
-        b.client,
-        b.collection,
+    """The backend's searcher (an async twin behind a synchronous view for the async backends)."""
+    return b.searcher(
         encoder=None,
         sampler=FixedSeedsSampler(seeds, weights=weights),
         fuser=fuser,
@@ -161,6 +163,8 @@ def test_fetch_vectors_respects_the_scope(backend, catalog_vectors):
 
 
 def test_missing_collection_and_vector_are_clear_errors(backend, seeds):
+    if backend.asynchronous:
+        pytest.skip("the async searcher reads the collection on first use: test_async_missing_collection_and_vector")
     with pytest.raises(CollectionError, match="nope"):
         GenerativeSearch(backend.client, "nope", encoder=None, sampler=FixedSeedsSampler(seeds))
     with pytest.raises(CollectionError, match="sparse"):
@@ -169,6 +173,8 @@ def test_missing_collection_and_vector_are_clear_errors(backend, seeds):
 
 
 def test_adapter_is_chosen_by_client_type(backend, seeds):
+    if backend.asynchronous:
+        pytest.skip("async adapters: test_async_adapter_is_chosen_by_client_type")
     search = make_search(backend, seeds)
     assert search.adapter.id == ("edge" if backend.name == "edge" else "qdrant")
     assert isinstance(search.adapter.capabilities().prefetch, bool)
@@ -197,3 +203,22 @@ def test_search_params_exact_search(fusion, backend, local_backend, seeds, same_
         vector=seeds[0], n_seeds=3, tenant="acme", limit=8
     )
     same_ranking(got.points, want.points)
+
+
+def test_async_adapter_is_chosen_by_client_type(backend, seeds):
+    if not backend.asynchronous:
+        pytest.skip("sync adapters: test_adapter_is_chosen_by_client_type")
+    search = make_search(backend, seeds)
+    assert search.adapter.id == ("edge-async" if backend.name == "edge-async" else "qdrant-async")
+    assert isinstance(search.adapter.capabilities().prefetch, bool)
+
+
+def test_async_missing_collection_and_vector(backend, seeds):
+    if not backend.asynchronous:
+        pytest.skip("sync searchers: test_missing_collection_and_vector_are_clear_errors")
+    for collection, vector_name, named in ((backend.collection, "sparse", "sparse"), ("nope", None, "nope")):
+        search = dataclasses.replace(backend, collection=collection).searcher(
+            encoder=None, sampler=FixedSeedsSampler(seeds), vector_name=vector_name
+        )
+        with pytest.raises(CollectionError, match=named):
+            search.search(vector=seeds[0], n_seeds=2)

@@ -19,7 +19,7 @@ from genseek import (
 )
 from genseek.adapters.base import Capabilities
 from genseek.search import DEFAULT_ANCHOR_WEIGHT
-from genseek.tenancy import scoped_filter
+from genseek.scope import scoped_filter
 from genseek.testing import FixedSeedsSampler, HashingEncoder, make_collection
 
 TENANTS = ("acme", "globex", "initech")  # tests/conftest.py's catalog: tenant = TENANTS[id % 3]

@@ -18,18 +18,20 @@ from genseek import AsyncGenerativeSearch, GenerativeSearch, Sampler, SeedSet
 from genseek.adapters.base import Capabilities, SeedSearch, SeedSearchResponse
 from genseek.contract import SearchRequest
 from genseek.samplers.base import SamplerInfo
-
-FLT = models.Filter(must=[models.FieldCondition(key="even", match=models.MatchValue(value=True))])
-ANCHOR = np.linspace(-1.0, 1.0, 32).astype(np.float32)
 from genseek.tenants import LIBRARY_DEFAULTS
 from genseek.tenants.model import FORBIDDEN_OVERRIDES, SEARCH_PARAMETERS
 
+FLT = models.Filter(must=[models.FieldCondition(key="even", match=models.MatchValue(value=True))])
+ANCHOR = np.linspace(-1.0, 1.0, 32).astype(np.float32)
 
-def test_the_sync_signature_is_the_contract_with_its_defaults():
-    parameters = inspect.signature(GenerativeSearch.search).parameters
+
+@pytest.mark.parametrize("searcher", [GenerativeSearch, AsyncGenerativeSearch])
+def test_both_signatures_are_the_contract_with_its_defaults(searcher):
+    parameters = inspect.signature(searcher.search).parameters
     keywords = {name: p.default for name, p in parameters.items() if p.kind is inspect.Parameter.KEYWORD_ONLY}
     keywords.pop("vector")
     assert keywords == SearchRequest.defaults()
+    assert str(inspect.signature(searcher.search)) == str(inspect.signature(GenerativeSearch.search))
 
 
 class NoisySampler(Sampler):

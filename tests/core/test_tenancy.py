@@ -10,7 +10,7 @@ from qdrant_client.http import models
 
 from genseek import GenerativeSearch, GenseekError
 from genseek.adapters.base import SeedSearchResponse
-from genseek.tenancy import TenantGuard, scoped_filter
+from genseek.scope import TenantGuard, scoped_filter
 from genseek.testing import FixedSeedsSampler
 
 TENANTS = ("acme", "globex", "initech")  # as in conftest.py

@@ -12,7 +12,7 @@ from qdrant_client.http import models
 from genseek import AsyncGenerativeSearch, DimensionMismatchError, GenerativeSearch
 from genseek.errors import ConfigError, InvalidRequestError, UnknownComponentError
 from genseek.search import DEFAULT_ANCHOR_WEIGHT
-from genseek.tenancy import scoped_filter
+from genseek.scope import scoped_filter
 from genseek.tenants import check_components, parse_config, resolve_request
 from genseek.tenants.resolve import component_kwargs
 from genseek.testing import HashingEncoder

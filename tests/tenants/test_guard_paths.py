@@ -15,7 +15,7 @@ from qdrant_client.http import models
 
 from genseek import GenerativeSearch, GenseekError
 from genseek.errors import ConfigError, InvalidRequestError
-from genseek.tenancy import TenantGuard, parse_path, payload_value, payload_values
+from genseek.scope import TenantGuard, parse_path, payload_value, payload_values
 from genseek.tenants import parse_config
 
 

@@ -1,6 +1,6 @@
 """Partition and tenant values are never converted, and tenant ids are matched in full.
 
-One rule (``genseek.tenancy.tenant_value_problem``) decides for ``search(tenant=...)``, for a
+One rule (``genseek.scope.tenant_value_problem``) decides for ``search(tenant=...)``, for a
 configuration's ``partition`` and for a partition read back from a hand-edited stored record.
 """
 
@@ -18,7 +18,7 @@ from qdrant_client.http import models
 
 from genseek import GenerativeSearch
 from genseek.errors import ConfigError, InvalidRequestError, TenantConfigError
-from genseek.tenancy import check_tenant, same_value, tenant_value_problem
+from genseek.scope import check_tenant, same_value, tenant_value_problem
 from genseek.tenants import TenantStore, parse_config
 from genseek.tenants.model import check_tenant_id
 from genseek.tenants.store import _point_id

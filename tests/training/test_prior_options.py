@@ -68,6 +68,29 @@ def test_training_defaults_are_the_measured_recipe_and_old_weights_keep_theirs()
     assert fingerprint["sigma_p_mean"] == -0.5
 
 
+@pytest.mark.parametrize("shape", [
+    dict(noise_embed_dim=15),
+    dict(architecture="cross_attention", width=30, heads=4),
+    dict(width=0),
+    dict(depth=10_000),
+    dict(dropout=1.0),
+])
+def test_training_and_weights_share_one_backbone_declaration(shape):
+    from genseek.samplers.backbone_config import BackboneShape
+
+    assert issubclass(TrainConfig, BackboneShape) and issubclass(DenoiserConfig, BackboneShape)
+    for name in BackboneShape.model_fields:  # declared once: the same field on both sides
+        assert repr(TrainConfig.model_fields[name]) == repr(DenoiserConfig.model_fields[name]) == repr(BackboneShape.model_fields[name])
+    built = TrainConfig().denoiser(query_dim=5, target_dim=7)
+    assert {name: getattr(built, name) for name in BackboneShape.model_fields} == {
+        name: getattr(TrainConfig(), name) for name in BackboneShape.model_fields}
+    with pytest.raises(ValidationError) as training_error:  # a bad shape: the same error on both sides
+        TrainConfig(**shape)
+    with pytest.raises(ValidationError) as weights_error:
+        DenoiserConfig(target_dim=4, query_dim=4, **shape)
+    assert [e["msg"] for e in training_error.value.errors()] == [e["msg"] for e in weights_error.value.errors()]
+
+
 def test_a_config_written_before_the_option_loads_without_it(tmp_path):
     raw = json.loads((shipped_prior_path() / CONFIG_FILE).read_text())
     assert raw["denoiser"]["cond_residual"] is True  # the shipped recipe uses the direct path

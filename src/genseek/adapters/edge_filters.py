@@ -1,7 +1,7 @@
 """Translate qdrant-client request pieces (filters, selectors) into Qdrant Edge's Python DSL.
 
 genseek receives filters as :class:`qdrant_client.models.Filter` — already AND-ed with the tenant
-condition (:func:`genseek.tenancy.scoped_filter`). Tenant isolation on Edge therefore depends on
+condition (:func:`genseek.scope.scoped_filter`). Tenant isolation on Edge therefore depends on
 this translation being *complete*: every condition, every clause, every field of every condition
 is carried over, and anything this module does not know raises
 :class:`UnsupportedFilterError` instead of being dropped. Unknown fields are detected

@@ -3,9 +3,11 @@
 The same code drives every deployment: local mode is qdrant-client's in-process engine behind the
 same API, and servers are gated by the version ``client.info()`` reports.
 
-Request shapes (one round trip per search):
+Request shapes (one round trip per plan; :func:`plan_call` translates a plan into the call, and
+the sync and async adapters both make exactly that call):
 
-* engine fusion, no provenance — one ``query_points`` with a ``Prefetch`` per seed;
+* engine fusion, no per-seed lists (and one-seed searches) — one ``query_points``, with a
+  ``Prefetch`` per seed unless the fusion searches one vector;
 * engine fusion with provenance — one ``query_batch_points``: the fused request followed by one
   plain request per seed (ids and scores only, to say which seeds found each point);
 * client-side fusion — one ``query_batch_points`` of per-seed requests.
@@ -22,53 +24,66 @@ capabilities say ``shard_keys=False`` and genseek refuses ``shard_key_selector``
 
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, Literal
 
 import numpy as np
 from qdrant_client import AsyncQdrantClient, QdrantClient
 from qdrant_client.http import models
 
+from ..contract import (
+    DISTANCE_NAMES,
+    Capabilities,
+    Dbsf,
+    EngineFusion,
+    Max,
+    Mmr,
+    Nearest,
+    QDRANT_DEFAULT_RRF_K,
+    Rrf,
+    SeedSearch,
+    SeedSearchResponse,
+    VectorSpace,
+)
 from ..errors import CollectionError
-from ..fusers.base import EngineFusion
 from ..locking import is_local_mode, local_client_lock
-from .base import DISTANCE_NAMES, Adapter, AsyncAdapter, Capabilities, SeedSearch, SeedSearchResponse, VectorSpace
+from .base import Adapter, AsyncAdapter
 
 
-# -- request building, shared by the sync and async adapters ------------------------------------
+# -- translation, shared by the sync and async adapters -------------------------------------------
 def engine_query(fusion: EngineFusion, n_seeds: int) -> models.Query:
-    """Translate an adapter-neutral :class:`EngineFusion` into a qdrant-client query."""
-    if fusion.method == "rrf":
-        if fusion.weights is None and fusion.rrf_k in (None, 2):
+    """Translate an in-engine fusion record (:mod:`genseek.contract`) into a qdrant-client query.
+
+    Unweighted RRF with Qdrant's default ``k`` (2) is sent as the plain ``Fusion.RRF`` query, the
+    form every Qdrant with prefetch understands; any other ``k`` or weights as ``Rrf(k, weights)``.
+    """
+    if isinstance(fusion, Rrf):
+        if fusion.weights is None and fusion.k == QDRANT_DEFAULT_RRF_K:
             return models.FusionQuery(fusion=models.Fusion.RRF)
         weights = list(fusion.weights) if fusion.weights is not None else None
-        return models.RrfQuery(rrf=models.Rrf(k=fusion.rrf_k, weights=weights))
-    if fusion.method == "dbsf":
+        return models.RrfQuery(rrf=models.Rrf(k=fusion.k, weights=weights))
+    if isinstance(fusion, Dbsf):
         return models.FusionQuery(fusion=models.Fusion.DBSF)
-    if fusion.method == "mmr":
+    if isinstance(fusion, Mmr):
         return models.NearestQuery(
-            nearest=_floats(fusion.vector),
-            mmr=models.Mmr(diversity=fusion.mmr_diversity, candidates_limit=fusion.mmr_candidates),
+            nearest=_floats(fusion.vector), mmr=models.Mmr(diversity=fusion.diversity, candidates_limit=fusion.candidates)
         )
-    if fusion.method == "max":
+    if isinstance(fusion, Max):
         variables = [f"$score[{i}]" for i in range(n_seeds)]
-        return models.FormulaQuery(
-            formula=models.MaxExpression(max=variables),
-            defaults={name: fusion.floor for name in variables},
-        )
-    if fusion.method == "centroid":
+        return models.FormulaQuery(formula=models.MaxExpression(max=variables), defaults=dict.fromkeys(variables, fusion.floor))
+    if isinstance(fusion, Nearest):
         return models.NearestQuery(nearest=_floats(fusion.vector))
-    raise ValueError(f"unknown engine fusion method {fusion.method!r}")
+    raise TypeError(f"unknown engine fusion record {type(fusion).__name__}")
 
 
 def build_requests(search: SeedSearch) -> tuple[models.QueryRequest | None, list[models.QueryRequest]]:
     """The fused request (or ``None``) and the per-seed requests (empty unless ``search.per_seed``)."""
     index_params = models.SearchParams(**search.params) if search.params else None
     fused = None
-    if search.engine is not None:
+    engine = search.engine
+    if engine is not None:
         prefetch = None
-        using = None
-        if search.engine.uses_prefetch:
+        if engine.uses_prefetch:
             prefetch = [
                 models.Prefetch(
                     query=_floats(seed), using=search.vector_name, filter=search.filter, limit=search.depth(row),
@@ -76,14 +91,12 @@ def build_requests(search: SeedSearch) -> tuple[models.QueryRequest | None, list
                 )
                 for row, seed in enumerate(search.seeds)
             ]
-        if search.engine.method in ("mmr", "centroid"):
-            using = search.vector_name
         fused = models.QueryRequest(
             prefetch=prefetch,
-            query=engine_query(search.engine, len(search.seeds)),
-            using=using,
+            query=engine_query(engine, len(search.seeds)),
+            using=search.vector_name if isinstance(engine, (Mmr, Nearest)) else None,  # the query is a vector
             filter=search.filter,
-            params=None if search.engine.uses_prefetch else index_params,
+            params=None if engine.uses_prefetch else index_params,
             limit=search.limit,
             offset=search.offset or None,
             score_threshold=search.score_threshold,
@@ -93,10 +106,6 @@ def build_requests(search: SeedSearch) -> tuple[models.QueryRequest | None, list
         )
     per_seed: list[models.QueryRequest] = []
     if search.per_seed:
-        with_payload = search.with_payload if search.per_seed_payload else False
-        with_vector: Any = search.with_vectors if search.per_seed_payload else False
-        if search.per_seed_vectors:
-            with_vector = True
         per_seed = [
             models.QueryRequest(
                 query=_floats(seed),
@@ -104,8 +113,8 @@ def build_requests(search: SeedSearch) -> tuple[models.QueryRequest | None, list
                 filter=search.filter,
                 params=index_params,
                 limit=search.depth(row),
-                with_payload=with_payload,
-                with_vector=with_vector,
+                with_payload=search.seed_payload,
+                with_vector=search.seed_vectors,
                 shard_key=search.shard_key_selector,
             )
             for row, seed in enumerate(search.seeds)
@@ -113,14 +122,52 @@ def build_requests(search: SeedSearch) -> tuple[models.QueryRequest | None, list
     return fused, per_seed
 
 
-def split_responses(
-    search: SeedSearch, fused: models.QueryRequest | None, responses: list[models.QueryResponse]
-) -> SeedSearchResponse:
-    if fused is None:
-        return SeedSearchResponse(fused=None, per_seed=[r.points for r in responses])
-    return SeedSearchResponse(
-        fused=responses[0].points, per_seed=[r.points for r in responses[1:]] if search.per_seed else None
-    )
+@dataclass(frozen=True)
+class QdrantCall:
+    """One qdrant-client call that runs a :class:`SeedSearch`: ``method`` with ``kwargs`` (after the
+    collection name), and how to read its answer (:meth:`response`).
+
+    A fused request alone is one ``query_points``; anything with per-seed lists is one
+    ``query_batch_points`` (the fused request first, when there is one). The sync and async
+    adapters make exactly this call, so both send the same requests.
+    """
+
+    method: Literal["query_points", "query_batch_points"]
+    kwargs: dict[str, Any]
+    fused: bool
+
+    def response(self, answer: Any) -> SeedSearchResponse:
+        """The :class:`SeedSearchResponse` of the call's answer."""
+        if self.method == "query_points":
+            return SeedSearchResponse(fused=answer.points)
+        lists = [r.points for r in answer]
+        if not self.fused:
+            return SeedSearchResponse(fused=None, per_seed=lists)
+        return SeedSearchResponse(fused=lists[0], per_seed=lists[1:] or None)
+
+
+def plan_call(search: SeedSearch) -> QdrantCall:
+    """Translate ``search`` into the one qdrant-client call that runs it (no I/O)."""
+    fused, per_seed = build_requests(search)
+    options = {"consistency": search.consistency, "timeout": search.timeout}
+    if fused is not None and not per_seed:
+        kwargs = dict(
+            query=fused.query,
+            prefetch=fused.prefetch,
+            using=fused.using,
+            query_filter=fused.filter,
+            search_params=fused.params,
+            limit=fused.limit,
+            offset=fused.offset,
+            score_threshold=fused.score_threshold,
+            with_payload=fused.with_payload,
+            with_vectors=fused.with_vector,
+            shard_key_selector=search.shard_key_selector,
+            **options,
+        )
+        return QdrantCall("query_points", kwargs, fused=True)
+    requests = ([fused] if fused is not None else []) + per_seed
+    return QdrantCall("query_batch_points", {"requests": requests, **options}, fused=fused is not None)
 
 
 def vector_space_of(info: models.CollectionInfo, collection: str, vector_name: str | None) -> VectorSpace:
@@ -219,32 +266,10 @@ class QdrantAdapter(Adapter):
         return vector_space_of(info, collection, vector_name)
 
     def run(self, search: SeedSearch) -> SeedSearchResponse:
-        fused, per_seed = build_requests(search)
-        if fused is not None and not per_seed:
-            with self._lock:
-                response = self.client.query_points(
-                    search.collection,
-                    query=fused.query,
-                    prefetch=fused.prefetch,
-                    using=fused.using,
-                    query_filter=fused.filter,
-                    search_params=fused.params,
-                    limit=fused.limit,
-                    offset=fused.offset,
-                    score_threshold=fused.score_threshold,
-                    with_payload=fused.with_payload,
-                    with_vectors=fused.with_vector,
-                    shard_key_selector=search.shard_key_selector,
-                    consistency=search.consistency,
-                    timeout=search.timeout,
-                )
-            return SeedSearchResponse(fused=response.points)
-        requests = ([fused] if fused is not None else []) + per_seed
+        call = plan_call(search)
         with self._lock:
-            responses = self.client.query_batch_points(
-                search.collection, requests=requests, consistency=search.consistency, timeout=search.timeout
-            )
-        return split_responses(search, fused, responses)
+            answer = getattr(self.client, call.method)(search.collection, **call.kwargs)
+        return call.response(answer)
 
     def fetch_vectors(
         self, collection: str, vector_name: str | None, ids: list[Any], filter: models.Filter | None
@@ -299,13 +324,10 @@ class AsyncQdrantAdapter(AsyncAdapter):
         return vector_space_of(info, collection, vector_name)
 
     async def run(self, search: SeedSearch) -> SeedSearchResponse:
-        fused, per_seed = build_requests(search)
-        requests = ([fused] if fused is not None else []) + per_seed
+        call = plan_call(search)
         with self._lock:
-            responses = await self.client.query_batch_points(
-                search.collection, requests=requests, consistency=search.consistency, timeout=search.timeout
-            )
-        return split_responses(search, fused, responses)
+            answer = await getattr(self.client, call.method)(search.collection, **call.kwargs)
+        return call.response(answer)
 
     async def fetch_vectors(
         self, collection: str, vector_name: str | None, ids: list[Any], filter: models.Filter | None

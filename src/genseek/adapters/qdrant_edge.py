@@ -42,9 +42,9 @@ from typing import Any
 import numpy as np
 from qdrant_client.http import models
 
-from ..errors import CollectionError, ConfigError, InvalidRequestError
-from ..fusers.base import EngineFusion
-from .base import Adapter, AsyncAdapter, Capabilities, SeedSearch, SeedSearchResponse, VectorSpace
+from ..contract import Capabilities, Dbsf, EngineFusion, Max, Mmr, Nearest, Rrf, SeedSearch, SeedSearchResponse, VectorSpace
+from ..errors import CollectionError, ConfigError
+from .base import Adapter, AsyncAdapter
 from .edge_catalog import (
     CatalogCorruptError,
     CatalogLockedError,
@@ -63,10 +63,6 @@ from .edge_filters import (
 )
 from .edge_migrate import catalog_from_qdrant, catalog_to_qdrant, iter_catalog_points
 
-#: ``SeedSearch.params`` keys the Edge adapter understands (search-time HNSW settings).
-SEARCH_PARAM_KEYS = ("hnsw_ef", "exact", "indexed_only")
-
-
 def edge_capabilities() -> Capabilities:
     """What Edge runs in one request: prefetch, (weighted) RRF with any k, DBSF, formulas, MMR.
 
@@ -77,36 +73,31 @@ def edge_capabilities() -> Capabilities:
 
 
 def edge_search_params(params: dict[str, Any]) -> Any:
-    """``SeedSearch.params`` (``hnsw_ef``, ``exact``, ``indexed_only``) → ``qdrant_edge.SearchParams``."""
-    unknown = sorted(set(params) - set(SEARCH_PARAM_KEYS))
-    if unknown:
-        raise InvalidRequestError(f"unknown Edge search params {unknown}; supported: {list(SEARCH_PARAM_KEYS)}")
+    """``SeedSearch.params`` (checked by the planner: ``hnsw_ef``, ``exact``, ``indexed_only``) →
+    ``qdrant_edge.SearchParams`` (``None`` when there are none)."""
     if not params:
         return None
-    qe = edge_module()
-    return qe.SearchParams(**{k: v for k, v in params.items() if v is not None})
+    return edge_module().SearchParams(**params)
 
 
 def edge_fusion_query(fusion: EngineFusion, n_seeds: int, using: str) -> Any:
-    """Translate an adapter-neutral :class:`EngineFusion` into Edge's query DSL."""
+    """Translate an in-engine fusion record (:mod:`genseek.contract`) into Edge's query DSL
+    (MMR's ``diversity`` is Edge's ``1 − lambda_``)."""
     qe = edge_module()
-    if fusion.method == "rrf":
+    if isinstance(fusion, Rrf):
         weights = list(fusion.weights) if fusion.weights is not None else None
-        return qe.Fusion.Rrf(k=int(fusion.rrf_k or 2), weights=weights)
-    if fusion.method == "dbsf":
+        return qe.Fusion.Rrf(k=fusion.k, weights=weights)
+    if isinstance(fusion, Dbsf):
         return qe.Fusion.Dbsf()
-    if fusion.method == "mmr":
-        diversity = 0.5 if fusion.mmr_diversity is None else float(fusion.mmr_diversity)
-        return qe.Mmr(
-            _floats(fusion.vector), lambda_=1.0 - diversity, candidates_limit=int(fusion.mmr_candidates or 100), using=using
-        )
-    if fusion.method == "max":
+    if isinstance(fusion, Mmr):
+        return qe.Mmr(_floats(fusion.vector), lambda_=1.0 - fusion.diversity, candidates_limit=fusion.candidates, using=using)
+    if isinstance(fusion, Max):
         expr = qe.Expression
         names = [f"$score[{i}]" for i in range(n_seeds)]
-        return qe.Formula(expr.Max([expr.Variable(name) for name in names]), defaults={name: fusion.floor for name in names})
-    if fusion.method == "centroid":
+        return qe.Formula(expr.Max([expr.Variable(name) for name in names]), defaults=dict.fromkeys(names, fusion.floor))
+    if isinstance(fusion, Nearest):
         return qe.Query.Nearest(_floats(fusion.vector), using=using)
-    raise ValueError(f"unknown engine fusion method {fusion.method!r}")
+    raise TypeError(f"unknown engine fusion record {type(fusion).__name__}")
 
 
 def build_edge_requests(search: SeedSearch, vector_names: list[str]) -> tuple[Any | None, list[Any]]:
@@ -118,12 +109,11 @@ def build_edge_requests(search: SeedSearch, vector_names: list[str]) -> tuple[An
     using = search.vector_name or ""
     flt = to_edge_filter(search.filter)
     params = edge_search_params(search.params)
-    payload = to_edge_payload_selector(search.with_payload)
-    vectors = to_edge_vector_selector(search.with_vectors, vector_names)
     fused = None
-    if search.engine is not None:
+    engine = search.engine
+    if engine is not None:
         prefetches = None
-        if search.engine.uses_prefetch:
+        if engine.uses_prefetch:
             prefetches = [
                 qe.Prefetch(limit=search.depth(row), query=qe.Query.Nearest(_floats(seed), using=using), filter=flt, params=params)
                 for row, seed in enumerate(search.seeds)
@@ -131,20 +121,18 @@ def build_edge_requests(search: SeedSearch, vector_names: list[str]) -> tuple[An
         fused = qe.QueryRequest(
             limit=search.limit,
             offset=search.offset or None,
-            query=edge_fusion_query(search.engine, len(search.seeds), using),
+            query=edge_fusion_query(engine, len(search.seeds), using),
             prefetches=prefetches,
-            with_vector=vectors,
-            with_payload=payload,
+            with_vector=to_edge_vector_selector(search.with_vectors, vector_names),
+            with_payload=to_edge_payload_selector(search.with_payload),
             filter=flt,
             score_threshold=search.score_threshold,
-            params=params if not search.engine.uses_prefetch else None,
+            params=params if not engine.uses_prefetch else None,
         )
     per_seed: list[Any] = []
     if search.per_seed:
-        seed_payload: Any = payload if search.per_seed_payload else False
-        seed_vectors: Any = vectors if search.per_seed_payload else False
-        if search.per_seed_vectors:
-            seed_vectors = True
+        seed_payload = to_edge_payload_selector(search.seed_payload)
+        seed_vectors = to_edge_vector_selector(search.seed_vectors, vector_names)
         per_seed = [
             qe.QueryRequest(
                 limit=search.depth(row),

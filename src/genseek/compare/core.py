@@ -36,11 +36,11 @@ from ..anchor import check_weight
 from ..encoders.base import Encoder
 from ..errors import ConfigError, DimensionMismatchError, InvalidRequestError
 from ..plugin.registry import Registry, get_registry
-from ..request_checks import check_int
+from ..contract import check_int
 from ..result import GenerativePoint, SearchResult
 from ..samplers.base import Sampler
 from ..search import DEFAULT_ANCHOR_WEIGHT, DEFAULT_MAX_SEEDS, GenerativeSearch
-from ..tenancy import check_tenant_value
+from ..scope import check_tenant_value
 
 
 def _priors_root() -> Path:

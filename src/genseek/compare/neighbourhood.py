@@ -24,7 +24,7 @@ import numpy as np
 from qdrant_client.http import models
 
 from ..locking import local_client_lock
-from ..tenancy import scoped_filter
+from ..scope import scoped_filter
 from .core import Comparison, QueryComparison
 
 #: ``Neighbourhood.source`` of a background point.

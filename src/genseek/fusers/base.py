@@ -2,10 +2,11 @@
 
 A fuser can run in two places, and both must give the same ranking on the same data:
 
-* **in the engine** — :meth:`Fuser.engine_fusion` describes the fusion (RRF, DBSF, MMR, a formula,
-  or a single centroid query) as an adapter-neutral :class:`EngineFusion`; the adapter turns it
-  into one Qdrant request with a ``Prefetch`` per seed. It returns ``None`` when the backend's
-  :class:`~genseek.adapters.base.Capabilities` cannot express it;
+* **in the engine** — :meth:`Fuser.engine_fusion` describes the fusion as one of the typed
+  records of :mod:`genseek.contract` (:class:`Rrf`, :class:`Dbsf`, :class:`Mmr`, :class:`Max`,
+  or :class:`Centroid`, a single query), every field set; the adapter translates it into one
+  Qdrant request with a ``Prefetch`` per seed. It returns ``None`` when the backend's
+  :class:`~genseek.contract.Capabilities` cannot express it;
 * **on the client** — :meth:`Fuser.fuse` combines the per-seed lists returned by one batched
   request.
 """
@@ -13,62 +14,12 @@ A fuser can run in two places, and both must give the same ranking on the same d
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import ClassVar
 
 import numpy as np
 from qdrant_client.http import models
 
-if TYPE_CHECKING:
-    from ..adapters.base import Capabilities
-
-EngineMethod = Literal["rrf", "dbsf", "mmr", "max", "centroid"]
-
-
-@dataclass(frozen=True)
-class FusionContext:
-    """Everything a fuser may need about the request being fused.
-
-    Attributes:
-        seeds: ``(n, d)`` seed vectors.
-        weights: ``(n,)`` non-negative per-seed weights.
-        limit: how many fused points to produce (the caller's ``limit + offset``).
-        candidates: per-seed list depth (the prefetch limit).
-        distance: the collection vector's distance (``cosine``, ``dot``, ``euclid``, ``manhattan``).
-    """
-
-    seeds: np.ndarray
-    weights: np.ndarray
-    limit: int
-    candidates: int
-    distance: str = "cosine"
-
-    @property
-    def uniform_weights(self) -> bool:
-        return bool(np.allclose(self.weights, self.weights[0]))
-
-
-@dataclass(frozen=True)
-class EngineFusion:
-    """An adapter-neutral description of a fusion the engine runs in the same request.
-
-    ``method``: ``rrf`` (``rrf_k``, optional ``weights``), ``dbsf``, ``mmr`` (``vector``,
-    ``mmr_diversity``, ``mmr_candidates``), ``max`` (a formula: the best ``$score[i]``, missing
-    scores default to ``floor``) or ``centroid`` (``vector`` searched alone, no prefetch).
-    """
-
-    method: EngineMethod
-    rrf_k: int | None = None
-    weights: tuple[float, ...] | None = None
-    vector: np.ndarray | None = field(default=None, compare=False)
-    mmr_diversity: float | None = None
-    mmr_candidates: int | None = None
-    floor: float | None = None
-
-    @property
-    def uses_prefetch(self) -> bool:
-        return self.method != "centroid"
-
+from ..contract import Capabilities, Centroid, Dbsf, EngineFusion, FusionContext, Max, Mmr, Nearest, Rrf
 
 class Fuser(abc.ABC):
     """Base class of all fusers.
@@ -127,4 +78,4 @@ def weighted_centroid(ctx: FusionContext) -> np.ndarray:
     return centroid
 
 
-__all__ = ["DISTANCE_SCORES", "EngineFusion", "FusionContext", "Fuser", "ranked_by_score", "rescored", "score_similarity", "weighted_centroid"]
+__all__ = ["DISTANCE_SCORES", "Capabilities", "Centroid", "Dbsf", "EngineFusion", "FusionContext", "Fuser", "Max", "Mmr", "Nearest", "Rrf", "ranked_by_score", "rescored", "score_similarity", "weighted_centroid"]

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from qdrant_client.http import models
 
-from ..adapters.base import Capabilities
-from .base import EngineFusion, FusionContext, Fuser, weighted_centroid
+from .base import Capabilities, Centroid, EngineFusion, FusionContext, Fuser, weighted_centroid
 
 
 class CentroidFuser(Fuser):
@@ -22,7 +21,7 @@ class CentroidFuser(Fuser):
     client_side = False
 
     def engine_fusion(self, ctx: FusionContext, caps: Capabilities) -> EngineFusion | None:
-        return EngineFusion("centroid", vector=weighted_centroid(ctx))
+        return Centroid(vector=weighted_centroid(ctx))
 
     def fuse(self, per_seed: list[list[models.ScoredPoint]], ctx: FusionContext) -> list[models.ScoredPoint]:
         raise NotImplementedError("centroid fusion always runs as one engine query (client_side=False)")

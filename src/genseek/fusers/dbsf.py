@@ -15,8 +15,7 @@ from __future__ import annotations
 import numpy as np
 from qdrant_client.http import models
 
-from ..adapters.base import Capabilities
-from .base import DISTANCE_SCORES, EngineFusion, FusionContext, Fuser, ranked_by_score, score_similarity
+from .base import DISTANCE_SCORES, Capabilities, Dbsf, EngineFusion, FusionContext, Fuser, ranked_by_score, score_similarity
 
 
 def normalized_scores(ranked: list[models.ScoredPoint], distance: str = "cosine") -> list[float]:
@@ -38,7 +37,7 @@ class DBSFFuser(Fuser):
 
     def engine_fusion(self, ctx: FusionContext, caps: Capabilities) -> EngineFusion | None:
         if caps.prefetch and caps.dbsf and ctx.uniform_weights and ctx.distance not in DISTANCE_SCORES:
-            return EngineFusion("dbsf")
+            return Dbsf()
         return None
 
     def fuse(self, per_seed: list[list[models.ScoredPoint]], ctx: FusionContext) -> list[models.ScoredPoint]:

@@ -14,8 +14,7 @@ from __future__ import annotations
 
 from qdrant_client.http import models
 
-from ..adapters.base import Capabilities
-from .base import DISTANCE_SCORES, EngineFusion, FusionContext, Fuser, ranked_by_score, score_similarity
+from .base import DISTANCE_SCORES, Capabilities, EngineFusion, FusionContext, Fuser, Max, ranked_by_score, score_similarity
 
 #: Stand-in score for "this seed did not find the point"; below every cosine/dot/L2 score in practice.
 MISSING_SCORE = -1.0e9
@@ -27,7 +26,7 @@ class MaxFuser(Fuser):
 
     def engine_fusion(self, ctx: FusionContext, caps: Capabilities) -> EngineFusion | None:
         if caps.prefetch and caps.formula and ctx.distance not in DISTANCE_SCORES:
-            return EngineFusion("max", floor=MISSING_SCORE)
+            return Max(floor=MISSING_SCORE)
         return None
 
     def fuse(self, per_seed: list[list[models.ScoredPoint]], ctx: FusionContext) -> list[models.ScoredPoint]:

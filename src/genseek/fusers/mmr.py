@@ -18,8 +18,7 @@ import numpy as np
 from qdrant_client.http import models
 
 from ..errors import ConfigError
-from ..adapters.base import Capabilities
-from .base import EngineFusion, FusionContext, Fuser, rescored, weighted_centroid
+from .base import Capabilities, EngineFusion, FusionContext, Fuser, Mmr, rescored, weighted_centroid
 
 
 def similarity(query: np.ndarray, vectors: np.ndarray, distance: str) -> np.ndarray:
@@ -72,12 +71,7 @@ class MMRFuser(Fuser):
     def engine_fusion(self, ctx: FusionContext, caps: Capabilities) -> EngineFusion | None:
         if not (caps.prefetch and caps.mmr):
             return None
-        return EngineFusion(
-            "mmr",
-            vector=weighted_centroid(ctx),
-            mmr_diversity=self.diversity,
-            mmr_candidates=self._candidate_limit(ctx),
-        )
+        return Mmr(vector=weighted_centroid(ctx), diversity=self.diversity, candidates=self._candidate_limit(ctx))
 
     def fuse(self, per_seed: list[list[models.ScoredPoint]], ctx: FusionContext) -> list[models.ScoredPoint]:
         pool: dict[Any, models.ScoredPoint] = {}

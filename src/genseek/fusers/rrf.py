@@ -14,10 +14,9 @@ from __future__ import annotations
 from qdrant_client.http import models
 
 from ..errors import ConfigError
-from ..adapters.base import Capabilities
-from .base import EngineFusion, FusionContext, Fuser, ranked_by_score
+from ..contract import QDRANT_DEFAULT_RRF_K
+from .base import Capabilities, EngineFusion, FusionContext, Fuser, Rrf, ranked_by_score
 
-QDRANT_DEFAULT_RRF_K = 2
 
 
 class RRFFuser(Fuser):
@@ -41,10 +40,10 @@ class RRFFuser(Fuser):
         if not ctx.uniform_weights:
             if not caps.weighted_rrf:
                 return None
-            return EngineFusion("rrf", rrf_k=self.k, weights=tuple(float(w) for w in ctx.weights))
+            return Rrf(k=self.k, weights=tuple(float(w) for w in ctx.weights))
         if self.k != QDRANT_DEFAULT_RRF_K and not caps.rrf_k:
             return None
-        return EngineFusion("rrf", rrf_k=self.k)
+        return Rrf(k=self.k, weights=None)
 
     def fuse(self, per_seed: list[list[models.ScoredPoint]], ctx: FusionContext) -> list[models.ScoredPoint]:
         uniform = ctx.uniform_weights

@@ -11,7 +11,7 @@ Contract:
   ``search_kwargs``, ...): ``tenant`` is always refused — a request can never set or change the
   tenant —, so are keys that would break the documents (``with_payload``, ``with_vectors``) and any
   key that is neither a search option nor a control of the searcher's sampler. The caller's filter
-  is only ever AND-ed with the tenant condition by genseek itself (:func:`genseek.tenancy.scoped_filter`).
+  is only ever AND-ed with the tenant condition by genseek itself (:func:`genseek.scope.scoped_filter`).
 * :func:`provenance` is the JSON-ready record each document carries under :data:`PROVENANCE_KEY`.
 """
 
@@ -25,7 +25,7 @@ from typing import Any
 from ..errors import ConfigError, InvalidRequestError
 from ..result import GenerativePoint, SearchResult
 from ..search import AsyncGenerativeSearch, GenerativeSearch
-from ..tenancy import check_tenant_value
+from ..scope import check_tenant_value
 from ..tenants.bound import AsyncTenantSearch, TenantSearch
 
 #: Metadata key of genseek's provenance record in every framework's documents.

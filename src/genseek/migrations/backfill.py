@@ -27,7 +27,7 @@ from qdrant_client.http import models
 
 from ..encoders.base import Encoder
 from ..errors import CollectionError, DimensionMismatchError, InvalidRequestError
-from ..tenancy import payload_value as field_value
+from ..scope import payload_value as field_value
 from ..vectors import l2_normalize
 
 

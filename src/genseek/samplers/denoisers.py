@@ -42,57 +42,15 @@ import math
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Literal
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 from torch import nn
 from torch.nn import functional as F
 
-Architecture = Literal["film_mlp", "cross_attention"]
+from .backbone_config import MAX_DEPTH, MAX_DIM, MAX_HEADS, Architecture, DenoiserConfig
+
 #: Distinct noise levels whose FiLM noise projections a model keeps (a few sampling grids).
 FILM_CACHE_SIZE = 1024
-#: Upper bounds of the config's sizes. Far above any practical prior, they exist so that a corrupt or
-#: hostile ``config.json`` cannot make building the model (even on the ``meta`` device) take hours or
-#: overflow; what a config may really allocate is bounded by the weights file it must match.
-MAX_DIM = 1 << 16  # target_dim, query_dim, width, noise_embed_dim
-MAX_DEPTH = 128
-MAX_HEADS = 1024
-
-
-class DenoiserConfig(BaseModel):
-    """Everything needed to rebuild a denoiser backbone (stored in the weights' ``config.json``)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    architecture: Architecture = Field("film_mlp", description="film_mlp (pooled query) or cross_attention (token sequence)")
-    target_dim: int = Field(..., gt=0, le=MAX_DIM, description="size of the generated (catalog) vectors")
-    query_dim: int = Field(..., gt=0, le=MAX_DIM, description="size of the condition vector, or of each condition token")
-    width: int = Field(512, gt=0, le=MAX_DIM, description="hidden width of the residual MLP blocks")
-    depth: int = Field(6, gt=0, le=MAX_DEPTH, description="number of residual blocks (paper: 6)")
-    noise_embed_dim: int = Field(128, gt=0, le=MAX_DIM, description="size of the sinusoidal embedding of c_noise (even)")
-    dropout: float = Field(0.0, ge=0.0, lt=1.0, allow_inf_nan=False, description="dropout inside each block (training only)")
-    heads: int = Field(8, gt=0, le=MAX_HEADS, description="attention heads (cross_attention only); must divide width")
-    cond_residual: bool = Field(
-        False,
-        description="film_mlp: also add the condition embedding to the residual stream after the input "
-        "projection (a direct path for the query beside FiLM modulation)",
-    )
-
-    @model_validator(mode="after")
-    def _check(self) -> DenoiserConfig:
-        if self.noise_embed_dim % 2:
-            raise ValueError(f"noise_embed_dim must be even, got {self.noise_embed_dim}")
-        if self.architecture == "cross_attention" and self.cond_residual:
-            raise ValueError("cond_residual applies to the film_mlp architecture only")
-        if self.architecture == "cross_attention" and self.width % self.heads:
-            raise ValueError(f"width {self.width} is not divisible by heads {self.heads}")
-        return self
-
-    @property
-    def sequence(self) -> bool:
-        """True when the condition is a token sequence ``(T, query_dim)``."""
-        return self.architecture == "cross_attention"
 
 
 @dataclass

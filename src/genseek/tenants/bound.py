@@ -16,6 +16,7 @@ import threading
 from typing import Any, NamedTuple
 
 from ..errors import ConfigError
+from ..search import AsyncGenerativeSearch, GenerativeSearch
 from .model import TenantConfig, check_tenant_id, parse_config
 from .resolve import check_components, component_kwargs, resolve_request
 from .records import StoredConfig
@@ -165,8 +166,6 @@ class TenantSearch(_TenantBound):
 
     def _refresh(self) -> tuple[int, TenantConfig, Any]:
         """``(version, config, searcher)`` to serve one request with (rebuilt when the store changed)."""
-        from ..search import GenerativeSearch
-
         binding = self._binding
         seen, stored = binding.target()
         if stored is None:
@@ -213,8 +212,6 @@ class AsyncTenantSearch(_TenantBound):
 
     async def _refresh(self) -> tuple[int, TenantConfig, Any]:
         """``(version, config, searcher)`` to serve one request with (rebuilt when the store changed)."""
-        from ..search import AsyncGenerativeSearch
-
         binding = self._binding
         seen, stored = await asyncio.to_thread(binding.target)
         if stored is None:
@@ -248,7 +245,8 @@ class AsyncTenantSearch(_TenantBound):
 
 
 class ForTenant:
-    """``for_tenant`` of :class:`GenerativeSearch` / :class:`AsyncGenerativeSearch`.
+    """``for_tenant`` of :class:`GenerativeSearch` / :class:`AsyncGenerativeSearch`, installed on both
+    searchers by this module (so :mod:`genseek.search` needs no import of :mod:`genseek.tenants`).
 
     Works on the class — ``GenerativeSearch.for_tenant("acme", client=client)`` — and on an
     instance, whose client and registry it reuses: ``search.for_tenant("acme")``.
@@ -303,5 +301,11 @@ class ForTenant:
 
         return for_tenant
 
+
+#: ``GenerativeSearch.for_tenant("acme", client=...)`` or ``search.for_tenant("acme")``: a searcher
+#: bound to a tenant's stored configuration.
+GenerativeSearch.for_tenant = ForTenant(asynchronous=False)  # type: ignore[attr-defined]
+#: The async twin (needs ``store=`` or ``config=``).
+AsyncGenerativeSearch.for_tenant = ForTenant(asynchronous=True)  # type: ignore[attr-defined]
 
 __all__ = ["AsyncTenantSearch", "ForTenant", "TenantSearch"]

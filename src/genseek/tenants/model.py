@@ -13,7 +13,7 @@ the component is built (:func:`expand_env`), and no string anywhere may look lik
 (a URL with ``user:password@``, a bearer token, a private key …).
 
 No value is converted: the models are strict, and ``partition`` is checked by the same rule as
-``search(tenant=...)`` (:func:`genseek.tenancy.check_tenant_value`).
+``search(tenant=...)`` (:func:`genseek.scope.check_tenant_value`).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from qdrant_client.http import models
 
 from ..contract import SearchRequest
 from ..errors import ConfigError
-from ..tenancy import check_tenant_value, parse_path
+from ..scope import check_tenant_value, parse_path
 from .credentials import check_config_strings, check_options
 
 #: Request keys a tenant-bound search never accepts: the tenant is fixed by the binding, and

@@ -3,15 +3,20 @@
 :func:`resolve_request` is the one function that decides what a tenant-bound search runs with. It
 is pure (no I/O) so it is tested directly:
 
-1. start from :data:`LIBRARY_DEFAULTS`;
+1. start from the :class:`~genseek.contract.SearchRequest` defaults (:data:`LIBRARY_DEFAULTS`);
 2. apply the tenant's ``search`` defaults, the sampler's default ``controls`` and the anchor
    default (a disabled ``anchor`` section resolves to ``anchor=False`` unless the request says so);
 3. apply the request's keys — each must be a search parameter or a control of the tenant's sampler,
    must be listed in ``allowed_overrides``, and may never be ``tenant``/``shard_key_selector``;
 4. enforce ``limits`` on the result (whatever set the value);
 5. the filter sent is ``default_filter AND request filter``; the search then ANDs the tenant's
-   partition condition on top (:func:`genseek.tenancy.scoped_filter`), so a request can narrow
+   partition condition on top (:func:`genseek.scope.scoped_filter`), so a request can narrow
    the result set, never widen it or leave the tenant's partition.
+
+Each layer is a ``SearchRequest.model_copy(update=...)``: the result is a ``SearchRequest``, and
+the names a request or ``allowed_overrides`` may use are its fields
+(:data:`~genseek.tenants.model.SEARCH_PARAMETERS`). Values are checked when the search plans
+the request, as for any other search.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from qdrant_client.http import models
 from ..contract import SearchRequest
 from ..errors import ConfigError, InvalidRequestError
 from ..plugin.registry import Registry, get_registry
-from ..tenancy import check_filter
+from ..scope import check_filter
 from .model import FORBIDDEN_OVERRIDES, SEARCH_PARAMETERS, TenantConfig, expand_env
 
 #: What a search uses when neither the tenant nor the request says otherwise: the
@@ -37,14 +42,19 @@ LIBRARY_DEFAULTS: dict[str, Any] = {
 
 @dataclass(frozen=True)
 class ResolvedRequest:
-    """The search arguments a tenant-bound request resolves to.
+    """What a tenant-bound request resolves to: a :class:`~genseek.contract.SearchRequest` (its
+    ``tenant`` set to the tenant's partition value) and the sampler controls."""
 
-    ``params`` are :meth:`GenerativeSearch.search` keyword arguments (``tenant`` included, set to
-    the tenant's partition value); ``controls`` are the sampler controls.
-    """
-
-    params: dict[str, Any]
+    request: SearchRequest
     controls: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The request as :meth:`GenerativeSearch.search` keyword arguments: every parameter a
+        request may set, plus those the binding set (``tenant``, and ``shard_key_selector`` when the
+        tenant routes to a shard)."""
+        chosen = SEARCH_PARAMETERS | self.request.model_fields_set
+        return {name: getattr(self.request, name) for name in SearchRequest.names() if name in chosen}
 
     def search_kwargs(self) -> dict[str, Any]:
         return {**self.params, **self.controls}
@@ -92,35 +102,30 @@ def resolve_request(
             f"{', '.join(sorted(allowed)) or 'none'}. Add them to allowed_overrides with `genseek tenant set` to allow them."
         )
 
-    params = dict(LIBRARY_DEFAULTS)
-    params.update(
-        n_seeds=config.search.n_seeds,
-        limit=config.search.limit,
-        candidates=config.search.candidates,
-        score_threshold=config.search.score_threshold,
-        consistency=config.search.consistency,
-    )
+    tenant_defaults: dict[str, Any] = {
+        "n_seeds": config.search.n_seeds,
+        "limit": config.search.limit,
+        "candidates": config.search.candidates,
+        "score_threshold": config.search.score_threshold,
+        "consistency": config.search.consistency,
+    }
     if config.anchor is not None and not config.anchor.enabled:
-        params["anchor"] = False
-    controls = dict(config.sampler.controls)
-    for key, value in request.items():
-        if key in SEARCH_PARAMETERS:
-            params[key] = value
-        else:
-            controls[key] = value
+        tenant_defaults["anchor"] = False
+    overrides = {key: value for key, value in request.items() if key in SEARCH_PARAMETERS}
+    controls = {**config.sampler.controls, **{k: v for k, v in request.items() if k not in SEARCH_PARAMETERS}}
+    resolved = SearchRequest().model_copy(update=tenant_defaults).model_copy(update=overrides)
 
     limits = config.limits
-    _within(who, "n_seeds", params["n_seeds"], limits.max_n_seeds, "limits.max_n_seeds")
-    _within(who, "limit", params["limit"], limits.max_limit, "limits.max_limit")
-    _within(who, "offset", params["offset"], limits.max_offset, "limits.max_offset")
-    if params["candidates"] is not None:
-        _within(who, "candidates", params["candidates"], limits.max_candidates, "limits.max_candidates")
+    _within(who, "n_seeds", resolved.n_seeds, limits.max_n_seeds, "limits.max_n_seeds")
+    _within(who, "limit", resolved.limit, limits.max_limit, "limits.max_limit")
+    _within(who, "offset", resolved.offset, limits.max_offset, "limits.max_offset")
+    if resolved.candidates is not None:
+        _within(who, "candidates", resolved.candidates, limits.max_candidates, "limits.max_candidates")
 
-    params["filter"] = _and(config.filter, check_filter(params["filter"]))
-    params["tenant"] = config.partition
+    binding: dict[str, Any] = {"filter": _and(config.filter, check_filter(resolved.filter)), "tenant": config.partition}
     if config.shard_key is not None:  # cluster routing comes from the deployment, never from the request
-        params["shard_key_selector"] = config.shard_key
-    return ResolvedRequest(params=params, controls=controls)
+        binding["shard_key_selector"] = config.shard_key
+    return ResolvedRequest(request=resolved.model_copy(update=binding), controls=controls)
 
 
 def _within(who: str, name: str, value: Any, high: int, limit_name: str) -> None:

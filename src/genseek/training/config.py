@@ -2,38 +2,33 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-if TYPE_CHECKING:
-    from ..samplers.denoisers import DenoiserConfig
+from ..samplers.backbone_config import BackboneShape, DenoiserConfig
 
 #: Fields that may differ between a checkpoint and the run resuming it (they do not change the maths).
 RESUMABLE_CHANGES = frozenset({"progress", "checkpoint_every", "log_every", "eval_every", "device", "threads"})
 
 
-class TrainConfig(BaseModel):
+class TrainConfig(BackboneShape):
     """Everything that defines a training run of a prior (stored in checkpoints and ``config.json``).
 
     Defaults follow Diff4Steer appendix A (6 FiLM blocks, condition dropout 0.1, EDM objective) at
-    a width that trains on a CPU; raise ``width`` on a GPU. Two defaults depart from it because
-    they trained better priors on every dataset the project benchmarks (synthetic one-to-many
-    world and MusicCaps): EDM's log-normal training noise levels (Karras et al. 2022, §5) instead
-    of Diff4Steer's log-uniform ones (eq. 13), and a direct path for the query into the residual
-    stream of ``film_mlp`` (``cond_residual``). ``sigma_distribution="log_uniform"`` and
+    a width that trains on a CPU; raise ``width`` on a GPU. Two defaults depart from it: EDM's
+    log-normal training noise levels (Karras et al. 2022, §5) instead of Diff4Steer's log-uniform
+    ones (eq. 13), and a direct path for the query into the residual stream of ``film_mlp``
+    (``cond_residual``); ``benchmarks/results/train_synthetic.md`` and
+    ``train_synthetic-paper.md`` compare the two recipes. ``sigma_distribution="log_uniform"`` and
     ``cond_residual=False`` give the paper's recipe.
+
+    The backbone's fields (``architecture``, ``width``, ``depth``, ``noise_embed_dim``,
+    ``dropout``, ``heads``) and their checks come from :class:`~genseek.samplers.backbone_config.BackboneShape`,
+    shared with the weights' :class:`~genseek.samplers.backbone_config.DenoiserConfig`.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
     kind: Literal["diffusion", "regression"] = Field("diffusion", description="EDM prior, or the deterministic regression baseline (same backbone)")
-    architecture: Literal["film_mlp", "cross_attention"] = Field("film_mlp", description="pooled-query FiLM MLP, or cross-attention over query tokens")
-    width: int = Field(512, gt=0, description="hidden width of the residual blocks")
-    depth: int = Field(6, gt=0, description="number of residual blocks")
-    noise_embed_dim: int = Field(128, gt=0, description="size of the sinusoidal noise embedding (even)")
-    dropout: float = Field(0.0, ge=0.0, lt=1.0, description="dropout inside each block")
-    heads: int = Field(8, gt=0, description="attention heads (cross_attention)")
     cond_residual: bool | None = Field(
         None,
         description="film_mlp: add the condition embedding to the residual stream too (a direct path for the query); "
@@ -77,16 +72,14 @@ class TrainConfig(BaseModel):
             object.__setattr__(self, "cond_dropout", 0.0)  # the regression baseline never drops its condition
         if self.cond_residual is None:
             object.__setattr__(self, "cond_residual", self.architecture == "film_mlp")
-        self.denoiser(query_dim=1, target_dim=1)  # run the backbone's checks (heads divide width, sizes) at once
+        self.denoiser(query_dim=1, target_dim=1)  # the condition-path check of the backbone, at once
         return self
 
     def denoiser(self, *, query_dim: int, target_dim: int) -> DenoiserConfig:
-        """The backbone this run trains, for data of these sizes (its checks are the only ones)."""
-        from ..samplers.denoisers import DenoiserConfig
-
+        """The backbone this run trains, for data of these sizes."""
+        shape = BackboneShape.model_fields
         return DenoiserConfig(
-            architecture=self.architecture, target_dim=target_dim, query_dim=query_dim, width=self.width,
-            depth=self.depth, noise_embed_dim=self.noise_embed_dim, dropout=self.dropout, heads=self.heads,
+            **{name: getattr(self, name) for name in shape}, target_dim=target_dim, query_dim=query_dim,
             cond_residual=bool(self.cond_residual),
         )
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from qdrant_client.http import models
 
-import genseek
-from genseek.fusers.base import FusionContext, Fuser, ranked_by_score
+from genseek.api import FusionContext, Fuser, hookimpl, ranked_by_score
 
 
 class BordaFuser(Fuser):
@@ -28,6 +27,6 @@ class BordaFuser(Fuser):
         return ranked_by_score(scores, points, ctx.limit)
 
 
-@genseek.hookimpl
+@hookimpl
 def register_fusers(register):
     register(BordaFuser)

